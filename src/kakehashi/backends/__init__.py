@@ -1,0 +1,27 @@
+"""Backends: one module per family. Importing this package registers them all.
+
+Vendor SDKs are imported lazily inside each module, so this import stays cheap.
+"""
+
+from kakehashi.backends import exact, reference_sa  # noqa: F401
+from kakehashi.backends.base import (
+    Availability,
+    Backend,
+    BackendInfo,
+    QuboSamplerBackend,
+    SampleBatch,
+    backend_names,
+    get_backend,
+    register,
+)
+
+__all__ = [
+    "Availability",
+    "Backend",
+    "BackendInfo",
+    "QuboSamplerBackend",
+    "SampleBatch",
+    "backend_names",
+    "get_backend",
+    "register",
+]

@@ -1,0 +1,142 @@
+"""The `kakehashi` command line: solve, backends, demo (and the commands other modules add).
+
+Every :class:`~kakehashi.errors.KakehashiError` is printed as one clear line and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kakehashi.errors import KakehashiError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="kakehashi: one optimisation problem, many machines, honest comparison.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.command()
+def solve(
+    file: Annotated[
+        Path, typer.Argument(help="Problem file: .mps .qplib .ommx .opb .json, Gset or bqp")
+    ],
+    backend: Annotated[
+        str, typer.Option("--backend", "-b", help="Backend name, or 'auto'")
+    ] = "auto",
+    time_limit: Annotated[float | None, typer.Option("--time-limit", "-t", help="Seconds")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
+    samples: Annotated[bool, typer.Option("--samples", help="Include all samples in JSON")] = False,
+) -> None:
+    """Solve a problem file and print the best answer."""
+    import kakehashi
+
+    problem = kakehashi.load(file)
+    result = kakehashi.solve(problem, backend=backend, time_limit=time_limit, seed=seed)
+    if as_json:
+        typer.echo(result.to_json(include_samples=samples))
+    else:
+        console.print(result.summary())
+        _print_solution(result)
+
+
+@app.command()
+def backends(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
+) -> None:
+    """List every backend, whether it can run here, and how to enable it if not."""
+    from kakehashi.backends import backend_names, get_backend
+
+    rows = []
+    for name in backend_names():
+        b = get_backend(name)
+        avail = b.available()
+        rows.append(
+            {
+                "name": name,
+                "modality": b.info.modality,
+                "vendor": b.info.vendor,
+                "hardware": b.info.hardware,
+                "available": bool(avail),
+                "reason": avail.reason,
+                "fix": avail.fix,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="kakehashi backends")
+    for col in ("name", "modality", "vendor", "hardware", "available", "how to enable"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["name"],
+            r["modality"],
+            r["vendor"],
+            r["hardware"],
+            "[green]yes[/]" if r["available"] else "[red]no[/]",
+            "" if r["available"] else f"{r['reason']}: {r['fix']}",
+        )
+    console.print(table)
+
+
+@app.command()
+def demo(
+    backend: Annotated[str, typer.Option("--backend", "-b")] = "auto",
+    time_limit: Annotated[float, typer.Option("--time-limit", "-t")] = 5.0,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+) -> None:
+    """Solve the shipped example problems on embedded defaults (no servers, no credentials)."""
+    import kakehashi
+
+    for problem in kakehashi.examples.demo_problems():
+        console.rule(f"[bold]{problem.name}")
+        result = kakehashi.solve(problem, backend=backend, time_limit=time_limit, seed=seed)
+        console.print(result.summary())
+        if "auto_choice" in result.info:
+            console.print(f"auto chose  {result.info['auto_choice']}")
+        _print_solution(result)
+
+
+def _print_solution(result) -> None:
+    if not result.num_samples:
+        return
+    for name, values in result.solution.items():
+        text = str(values.tolist()) if values.size <= 64 else f"array of shape {values.shape}"
+        console.print(f"{name} = {text}", soft_wrap=True)
+
+
+def main() -> None:
+    """Entry point: run the app, turning kakehashi errors into one line and exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except KakehashiError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""`kakehashi.solve`: any problem form in, a checked :class:`Result` out."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from kakehashi.backends.base import Backend, get_backend, require_available
+from kakehashi.errors import KakehashiError, ModelError
+from kakehashi.model.problem import CONTINUOUS, Problem
+from kakehashi.result import Result
+
+# Preference order for backend="auto" among heuristics, best first; the first available
+# wins. The router issue replaces this rule with a learned choice and a portfolio race.
+AUTO_HEURISTICS = ("tabu", "sa", "reference-sa")
+AUTO_EXACT_ASSIGNMENTS = 2**16
+
+
+def as_problem(obj: Any) -> Problem:
+    """Turn any supported problem form into a :class:`Problem`.
+
+    Accepts a Problem, a :class:`kakehashi.Model` (anything with ``to_problem()``), an
+    ``ommx.v1.Instance``, a dimod BQM/CQM, a qiskit-optimization ``QuadraticProgram``, or a
+    path to a file that :func:`kakehashi.load` reads.
+    """
+    if isinstance(obj, Problem):
+        return obj
+    if isinstance(obj, (str, os.PathLike)):
+        from kakehashi.model.io import load
+
+        return load(obj)
+    if hasattr(obj, "to_problem"):
+        return obj.to_problem()
+    module = type(obj).__module__
+    if module.startswith("ommx"):
+        from kakehashi.model.ommx_io import from_ommx
+
+        return from_ommx(obj)
+    if module.startswith("dimod"):
+        from kakehashi.model.dimod_io import from_dimod
+
+        return from_dimod(obj)
+    if module.startswith("qiskit_optimization"):
+        from kakehashi.model.qiskit_io import from_quadratic_program
+
+        return from_quadratic_program(obj)
+    raise ModelError(
+        f"cannot solve an object of type {type(obj).__name__}; pass a kakehashi.Problem or "
+        "Model, an ommx.v1.Instance, a dimod BQM/CQM, a qiskit QuadraticProgram, or a file path"
+    )
+
+
+def choose_backend(problem: Problem) -> Backend:
+    """The rule behind ``backend="auto"``: exact when tiny, MIP when continuous, else the
+    best available heuristic."""
+    if np.any(problem.vtype == CONTINUOUS):
+        for name in ("highs", "scip"):
+            try:
+                backend = get_backend(name)
+            except KakehashiError:
+                continue
+            if backend.available():
+                return backend
+        raise ModelError(
+            "this problem has continuous variables and no MIP backend is installed; "
+            "pip install 'kakehashi[mip]' and solve with backend='highs'"
+        )
+    spans = np.where(problem.vtype == 1, 2, problem.upper - problem.lower + 1)
+    if float(np.prod(np.minimum(spans, 2**20))) <= AUTO_EXACT_ASSIGNMENTS:
+        return get_backend("exact")
+    for name in AUTO_HEURISTICS:
+        try:
+            backend = get_backend(name)
+        except KakehashiError:
+            continue
+        if backend.available():
+            return backend
+    raise KakehashiError("no heuristic backend is available; reinstall kakehashi")
+
+
+def solve(
+    problem: Any,
+    backend: str | Backend = "auto",
+    *,
+    time_limit: float | None = None,
+    seed: int | None = None,
+    **options: Any,
+) -> Result:
+    """Solve ``problem`` on ``backend`` within ``time_limit`` seconds.
+
+    Every answer is decoded to the problem's own variables and evaluated against the
+    original problem, whatever machine produced it.
+
+    Example:
+        >>> import kakehashi
+        >>> result = kakehashi.solve(kakehashi.examples.small_maxcut(), seed=1)
+        >>> result.feasible
+        True
+    """
+    t0 = time.perf_counter()
+    prob = as_problem(problem).validate()
+    if time_limit is not None and not time_limit > 0:
+        raise KakehashiError(f"time_limit must be a positive number of seconds, got {time_limit}")
+    if seed is None:
+        # a run is always reproducible: draw a seed and record it
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    chosen = choose_backend(prob) if backend == "auto" else get_backend(backend)
+    require_available(chosen)
+    result = chosen.solve(prob, time_limit=time_limit, seed=seed, **options)
+    result.timing.total = time.perf_counter() - t0
+    if backend == "auto":
+        result.info["auto_choice"] = chosen.name
+    return result
