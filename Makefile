@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # extras the test suite exercises (vendor stand-ins included); keep in step with pyproject
-TEST_EXTRAS ?= dev
+TEST_EXTRAS ?= test
 STAMP  := $(VENV)/.installed-$(TEST_EXTRAS)
 
 .PHONY: demo test bench lint format clean venv
