@@ -10,9 +10,9 @@ Example:
 """
 
 from kakehashi.apps.base import (
+    Answer,
     AppDataError,
     AppRun,
-    Answer,
     BaselineResult,
     UseCase,
     Validation,
@@ -24,9 +24,9 @@ from kakehashi.apps.base import (
 )
 
 __all__ = [
+    "Answer",
     "AppDataError",
     "AppRun",
-    "Answer",
     "BaselineResult",
     "UseCase",
     "Validation",

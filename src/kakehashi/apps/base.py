@@ -24,7 +24,7 @@ Example:
     >>> tsp = get_use_case("tsp")
     >>> data = tsp.generate(5, seed=1)
     >>> run = tsp.run(data, backend="exact", baseline_time_limit=1)   # doctest: +SKIP
-    >>> run.validation.valid, run.answer.objective == run.baseline.answer.objective  # doctest: +SKIP
+    >>> run.validation.valid, run.answer.objective == run.baseline.objective  # doctest: +SKIP
     (True, True)
 """
 
@@ -45,9 +45,9 @@ from kakehashi.model.problem import Problem
 from kakehashi.result import Result
 
 __all__ = [
+    "Answer",
     "AppDataError",
     "AppRun",
-    "Answer",
     "BaselineResult",
     "UseCase",
     "Validation",
@@ -169,7 +169,8 @@ class AppRun:
         r = self.result
         lines = [
             f"use case   {self.use_case}  ({self.problem.summary()})",
-            f"backend    {r.backend}  {r.timing.total:.3f} s  (model build {self.build_seconds:.3f} s)",
+            f"backend    {r.backend}  {r.timing.total:.3f} s"
+            f"  (model build {self.build_seconds:.3f} s)",
             f"answer     objective {self.answer.objective:.10g}  {self.answer.describe()}",
             f"check      {self.validation.describe()}",
         ]
@@ -316,8 +317,9 @@ class UseCase(abc.ABC):
         t0 = time.perf_counter()
         problem = self.build(data)
         build_seconds = time.perf_counter() - t0
-        result = kakehashi.solve(problem, backend=backend, time_limit=time_limit, seed=seed,
-                                 **options)
+        result = kakehashi.solve(
+            problem, backend=backend, time_limit=time_limit, seed=seed, **options
+        )
         answer = self.decode(result, data)
         validation = self.validate(answer, data)
         ref = None
