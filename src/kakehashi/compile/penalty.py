@@ -1,7 +1,7 @@
 """The adaptive penalty loop shared by every heuristic (QUBO-sampling) backend.
 
 Round 1 samples the Qubo with the automatic weights. While no sample is feasible and time
-remains, the weights of the constraint groups that stay violated are doubled and the Qubo is
+remains, the weights of the constraint groups that stay violated are raised 4× and the Qubo is
 re-sampled (only the penalty part is rebuilt). Once a feasible sample exists the rest of the
 budget goes to one last round at those weights. Every sample of every round is kept and
 evaluated against the original problem, so nothing the sampler found is lost.
@@ -20,7 +20,7 @@ from kakehashi.compile.compiler import Compiled, compile_problem
 from kakehashi.errors import KakehashiError
 from kakehashi.model.problem import Problem
 
-RAISE_FACTOR = 2.0
+RAISE_FACTOR = 4.0  # rounds are expensive: reach a sufficient weight in few of them
 MAX_RAISE = 2.0**12  # a weight never grows past 4096× its automatic value
 
 
@@ -133,7 +133,7 @@ def adaptive_solve(
 def _raise_violated(
     compiled: Compiled, problem: Problem, ev: dict[str, np.ndarray], auto: np.ndarray
 ) -> Compiled:
-    """Double the weights of the groups violated in the least-violated sample."""
+    """Raise the weights of the groups violated in the least-violated sample."""
     best = int(np.argmin(ev["total_violation"]))
     per_group = problem.group_violations(ev["violation"][best])
     new = compiled.weights.copy()
