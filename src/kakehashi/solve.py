@@ -87,9 +87,14 @@ def solve(
     *,
     time_limit: float | None = None,
     seed: int | None = None,
+    max_cost: float | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``problem`` on ``backend`` within ``time_limit`` seconds.
+
+    ``max_cost`` (in the backend's currency, USD in the catalog) refuses the run with
+    :class:`~kakehashi.errors.BudgetError` before anything is sent when the catalog's
+    estimate exceeds it (see ``backend.estimate``).
 
     Every answer is decoded to the problem's own variables and evaluated against the
     original problem, whatever machine produced it.
@@ -109,6 +114,10 @@ def solve(
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
     chosen = choose_backend(prob) if backend == "auto" else get_backend(backend)
     require_available(chosen)
+    if max_cost is not None:
+        from kakehashi.backends.catalog import check_budget, estimate_run
+
+        check_budget(estimate_run(chosen, prob, time_limit=time_limit, **options), max_cost)
     result = chosen.solve(prob, time_limit=time_limit, seed=seed, **options)
     result.timing.total = time.perf_counter() - t0
     if backend == "auto":

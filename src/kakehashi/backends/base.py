@@ -134,7 +134,11 @@ def module_available(module: str, extra: str) -> Availability:
     """Availability of a backend whose vendor SDK is the importable ``module``."""
     import importlib.util
 
-    if importlib.util.find_spec(module) is None:
+    try:
+        spec = importlib.util.find_spec(module)
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        spec = None
+    if spec is None:
         return Availability(
             False,
             f"Python package {module!r} is not installed",
@@ -176,6 +180,12 @@ class QuboSamplerBackend:
         self, qubo: Any, *, time_limit: float, seed: int | None, **options: Any
     ) -> SampleBatch:
         raise NotImplementedError
+
+    def estimate(self, problem: Problem, **options: Any) -> Any:
+        """Money and energy of a run, before it runs, from the catalog (catalog.estimate)."""
+        from kakehashi.backends.catalog import estimate
+
+        return estimate(self, problem, **options)
 
     def check_size(self, problem: Problem, qubo: Any) -> None:
         limit = self.info.max_variables

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from kakehashi.backends.base import Availability, BackendInfo, register
+from kakehashi.backends.base import Availability, register
+from kakehashi.backends.catalog import Estimate, estimate, info_for
 from kakehashi.errors import UnsupportedError
 from kakehashi.model.problem import CONTINUOUS, Problem
 from kakehashi.result import Result, Timing
@@ -31,17 +32,14 @@ class ExactBackend:
     """
 
     name = "exact"
-    info = BackendInfo(
-        family="kakehashi",
-        modality="classical exact",
-        accepts=("qubo", "constrained"),
-        max_variables=24,
-        description="Exhaustive enumeration for up to 2^24 assignments",
-        trl=9,
-    )
+    info = info_for("exact")
 
     def available(self) -> Availability:
         return Availability(True)
+
+    def estimate(self, problem: Problem, **options: Any) -> Estimate:
+        """Money and energy of enumerating ``problem``, before the run (from the catalog)."""
+        return estimate(self, problem, **options)
 
     def solve(
         self,

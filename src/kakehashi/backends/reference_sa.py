@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from kakehashi.backends.base import BackendInfo, QuboSamplerBackend, SampleBatch, register
+from kakehashi.backends.base import QuboSamplerBackend, SampleBatch, register
+from kakehashi.backends.catalog import info_for
 from kakehashi.compile.qubo import Qubo
 
 
@@ -60,13 +61,7 @@ def anneal_numpy(
 @register("reference-sa")
 class ReferenceSABackend(QuboSamplerBackend):
     name = "reference-sa"
-    info = BackendInfo(
-        family="kakehashi",
-        modality="classical heuristic",
-        accepts=("qubo", "constrained"),
-        description="Plain numpy simulated annealing (reference; slow)",
-        trl=9,
-    )
+    info = info_for("reference-sa")
     default_time_limit = 5.0
 
     def sample_qubo(
