@@ -1,0 +1,126 @@
+"""Gset / rudy graph files read as max-cut.
+
+Format: a first line ``N E``, then ``E`` lines ``i j w`` (vertices numbered from 1; ``w``
+optional, default 1). The problem is over binaries ``x`` of shape (N,) — the side of each
+vertex — and **maximises the cut value itself**::
+
+    cut(x) = Σ_{(i,j) ∈ E} w_ij (x_i + x_j − 2 x_i x_j)
+
+so a 0/1 certificate evaluates to exactly the published cut value (sense ``"max"``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from kakehashi.model.io._common import fail, parse_numbers, read_text
+from kakehashi.model.problem import BINARY, Problem, VarArray
+
+
+def read_gset(path: str | Path) -> Problem:
+    """Read a Gset/rudy graph as a max-cut Problem whose objective is the cut value.
+
+    Example:
+        >>> from importlib.resources import files
+        >>> p = read_gset(files("kakehashi.data") / "maxcut16.txt")
+        >>> p.sense, p.num_variables
+        ('max', 16)
+    """
+    text = read_text(path)
+    lines = text.lstrip().split("\n", 2)
+    if not lines or not lines[0].strip():
+        raise fail(path, "the file is empty", "a Gset/rudy file starts with a line 'N E'")
+    header = lines[0].split()
+    if len(header) != 2:
+        raise fail(
+            path,
+            f"the first line should be 'N E' (vertices, edges) but is {lines[0].strip()!r}",
+            "check that this is a Gset/rudy graph file",
+        )
+    width = len(lines[1].split()) if len(lines) > 1 and lines[1].strip() else 3
+    if width not in (2, 3):
+        raise fail(
+            path,
+            f"edge lines should be 'i j w' or 'i j', found {lines[1].strip()!r}",
+            "check the file",
+        )
+    nums = parse_numbers(text, path, "a Gset/rudy graph")
+    n_nodes, n_edges = nums[0], nums[1]
+    if n_nodes != int(n_nodes) or n_edges != int(n_edges) or n_nodes < 1 or n_edges < 0:
+        raise fail(
+            path,
+            f"the header 'N E' must be two non-negative integers, got {lines[0].strip()!r}",
+            "fix the first line",
+        )
+    n_nodes, n_edges = int(n_nodes), int(n_edges)
+    body = nums[2:]
+    if body.size != width * n_edges:
+        have = body.size // width
+        what = "ends early" if body.size < width * n_edges else "has more numbers than declared"
+        raise fail(
+            path,
+            f"the header declares {n_edges} edges but the file {what} ({have} complete edge lines)",
+            "the file is truncated or the header is wrong: re-download it or fix the header",
+        )
+    edges = body.reshape(n_edges, width)
+    ends = edges[:, :2]
+    if np.any(ends != np.round(ends)) or (n_edges and (ends.min() < 1 or ends.max() > n_nodes)):
+        bad = int(
+            np.flatnonzero(
+                np.any((ends != np.round(ends)) | (ends < 1) | (ends > n_nodes), axis=1)
+            )[0]
+        )
+        raise fail(
+            path,
+            f"edge line {bad + 1} names vertex {edges[bad, 0]:g} or {edges[bad, 1]:g}, "
+            f"outside 1..{n_nodes}",
+            "vertices are numbered from 1 to N",
+        )
+    i = ends[:, 0].astype(np.int64) - 1
+    j = ends[:, 1].astype(np.int64) - 1
+    w = edges[:, 2] if width == 3 else np.ones(n_edges)
+    return maxcut_problem(n_nodes, i, j, w, name=Path(path).name.split(".")[0], source=str(path))
+
+
+def maxcut_problem(
+    n_nodes: int,
+    i: np.ndarray,
+    j: np.ndarray,
+    w: np.ndarray,
+    *,
+    name: str = "maxcut",
+    source: str = "",
+) -> Problem:
+    """Max-cut over binaries: maximise Σ w_ij (x_i + x_j − 2 x_i x_j) (self-loops add 0)."""
+    linear = np.bincount(i, weights=w, minlength=n_nodes) + np.bincount(
+        j, weights=w, minlength=n_nodes
+    )
+    quadratic = sp.csr_matrix(
+        (-2.0 * w, (np.minimum(i, j), np.maximum(i, j))), shape=(n_nodes, n_nodes)
+    )
+    return Problem(
+        var_arrays=[VarArray("x", (n_nodes,), 0, BINARY)],
+        lower=np.zeros(n_nodes),
+        upper=np.ones(n_nodes),
+        vtype=np.zeros(n_nodes, dtype=np.int8),
+        constant=0.0,
+        linear=linear,
+        quadratic=quadratic,
+        higher_order={},
+        A=sp.csr_matrix((0, n_nodes)),
+        lo=np.zeros(0),
+        hi=np.zeros(0),
+        constraint_groups=[],
+        sense="max",
+        name=name,
+        metadata={
+            "format": "gset",
+            "source": source,
+            "nodes": n_nodes,
+            "edges": len(w),
+            "objective": "cut value: total weight of edges whose ends lie on different sides",
+        },
+    )
