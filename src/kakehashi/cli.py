@@ -116,6 +116,12 @@ def _print_solution(result) -> None:
         console.print(f"{name} = {text}", soft_wrap=True)
 
 
+from kakehashi.bench import cli as _bench_cli  # noqa: E402  (bench, report)
+
+app.command("bench")(_bench_cli.bench)
+app.command("report")(_bench_cli.report)
+
+
 def main() -> None:
     """Entry point: run the app, turning kakehashi errors into one line and exit status 2."""
     try:

@@ -1,0 +1,298 @@
+"""From stored runs to the numbers a report shows: targets, success, gaps, TTS99 with
+bootstrap intervals, time spread, energy, CO2 and money — per instance and per backend.
+
+Needs pandas (the ``[bench]`` extra); imported only by reports and comparisons.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from kakehashi.bench import metrics
+from kakehashi.bench.store import RunStore
+from kakehashi.errors import KakehashiError
+
+
+def _pandas():
+    try:
+        import pandas as pd
+    except ImportError:
+        raise KakehashiError(
+            "benchmark tables and reports need pandas: pip install 'kakehashi[bench]'"
+        ) from None
+    return pd
+
+
+def overran(wall: float | None, time_limit: float) -> bool:
+    """A run overshot its budget: by more than a quarter of it, and at least 0.5 s."""
+    return wall is not None and wall > time_limit + max(0.5, 0.25 * time_limit)
+
+
+@dataclasses.dataclass
+class Analysis:
+    """Runs with their derived columns (``runs``), per-instance summaries (``table``), per
+    backend aggregates (``backends``), the machine(s), warnings, and the baseline's name."""
+
+    runs: Any
+    table: Any
+    backends: Any
+    instances: dict[str, dict[str, Any]]
+    machines: list[dict[str, Any]]
+    warnings: list[str]
+    baseline: str | None
+    target_gap: float
+    accounting: dict[str, Any]
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def analyse(
+    store: RunStore,
+    *,
+    target_gap: float = 0.0,
+    baseline: str | None = None,
+    grid_g_per_kwh: float | None = None,
+    seed: int = 0,
+) -> Analysis:
+    """Everything a report needs from the runs in ``store``.
+
+    ``baseline`` names the classical baseline; by default the strongest classical backend
+    (most instances solved, then lowest TTS99) is named. ``grid_g_per_kwh`` recomputes CO2
+    with another grid intensity.
+    """
+    pd = _pandas()
+    rows = store.runs()
+    if not rows:
+        raise KakehashiError(f"{store.path} holds no runs yet; run `kakehashi bench` first")
+    runs = pd.DataFrame(rows)
+    instances = store.instances()
+    machines = store.machines()
+    warnings: list[str] = []
+
+    # ---------------------------------------------------------------- targets
+    targets: dict[str, tuple[float | None, str, str]] = {}
+    for name, grp in runs.groupby("instance"):
+        inst = instances.get(name, {})
+        sense = inst.get("sense") or "min"
+        ok = grp[(grp.status == "ok") & (grp.feasible == 1)]
+        found = None
+        if len(ok):
+            found = float(ok.objective.min() if sense == "min" else ok.objective.max())
+        bk = inst.get("best_known")
+        if bk is not None and not (isinstance(bk, float) and math.isnan(bk)):
+            targets[name] = (float(bk), inst.get("best_known_source") or "best known", sense)
+            if found is not None and metrics.gap(found, float(bk), sense) < -1e-6:
+                warnings.append(
+                    f"{name}: a run found {found:g}, better than the best-known {bk:g} — check the "
+                    "instance's objective convention (sense, scale) before trusting its gaps"
+                )
+        else:
+            targets[name] = (found, "best found in this comparison", sense)
+
+    runs["sense"] = [targets.get(i, (None, "", "min"))[2] for i in runs.instance]
+    runs["target"] = [targets.get(i, (None,))[0] for i in runs.instance]
+    runs["target_source"] = [targets.get(i, (None, ""))[1] for i in runs.instance]
+    ok = runs.status == "ok"
+    feas = ok & (runs.feasible == 1)
+    runs["gap"] = [
+        metrics.gap(o, t, s) if f else None
+        for o, t, s, f in zip(runs.objective, runs.target, runs.sense, feas, strict=True)
+    ]
+    runs["success"] = [
+        bool(f) and metrics.reached(o, t, s, target_gap)
+        for o, t, s, f in zip(runs.objective, runs.target, runs.sense, feas, strict=True)
+    ]
+    queue = runs.queue_seconds.fillna(0.0) if "queue_seconds" in runs else 0.0
+    runs["run_seconds"] = (runs.total_seconds.fillna(runs.wall_seconds) - queue).clip(lower=0.0)
+    runs["overran"] = [
+        overran(w, t) for w, t in zip(runs.wall_seconds, runs.time_limit, strict=True)
+    ]
+    if grid_g_per_kwh is not None:
+        runs["co2_grams"] = runs.energy_joules / 3.6e6 * grid_g_per_kwh
+    # quality: 1 at the target, falling with the gap, 0 when infeasible or failed
+    runs["quality"] = [
+        max(0.0, 1.0 - max(0.0, g))
+        if (g is not None and not (isinstance(g, float) and math.isnan(g)))
+        else 0.0
+        for g in runs.gap
+    ]
+    n_over = int((runs.overran & ok).sum())
+    if n_over:
+        worst = runs[runs.overran & ok].groupby("backend").size().to_dict()
+        warnings.append(
+            f"{n_over} runs overshot their time budget by more than max(0.5 s, 25%) ("
+            + ", ".join(f"{b}: {c}" for b, c in worst.items())
+            + ") — their backend does not honour time limits; compare them with care"
+        )
+    for status in ("error", "unsupported", "skipped"):
+        bad = runs[runs.status == status]
+        if len(bad):
+            per = bad.groupby("backend").size().to_dict()
+            sample = bad.error.dropna().iloc[0] if bad.error.notna().any() else ""
+            warnings.append(
+                f"{len(bad)} runs {status} ("
+                + ", ".join(f"{b}: {c}" for b, c in per.items())
+                + f"); e.g. {sample[:200]}"
+            )
+
+    table = _per_instance(runs, seed)
+    named = baseline or _strongest_classical(table)
+    backends = _per_backend(table, runs)
+    acc = (
+        json.loads(runs.accounting_json.dropna().iloc[0])
+        if runs.accounting_json.notna().any()
+        else {}
+    )
+    if grid_g_per_kwh is not None:
+        acc["grid_g_per_kwh"] = grid_g_per_kwh
+        acc["grid"] = f"{grid_g_per_kwh:g} g-CO2/kWh (set for this report)"
+    return Analysis(runs, table, backends, instances, machines, warnings, named, target_gap, acc)
+
+
+def _nan(x: Any) -> float:
+    return math.nan if x is None else float(x)
+
+
+def _per_instance(runs: Any, seed: int) -> Any:
+    pd = _pandas()
+    out = []
+    for (inst, backend, tl), g in runs.groupby(["instance", "backend", "time_limit"], sort=True):
+        ok = g[g.status == "ok"]
+        row: dict[str, Any] = {
+            "instance": inst,
+            "backend": backend,
+            "time_limit": tl,
+            "modality": g.modality.iloc[0],
+            "runs": len(g),
+            "ok_runs": len(ok),
+            "status": "ok" if len(ok) else str(g.status.iloc[0]),
+            "target": g.target.iloc[0],
+            "target_source": g.target_source.iloc[0],
+            "sense": g.sense.iloc[0],
+        }
+        if len(ok):
+            feas = ok[ok.feasible == 1]
+            succ = ok.success.to_numpy(dtype=bool)
+            times = ok.run_seconds.to_numpy(dtype=float)
+            p = float(succ.mean())
+            p_lo, p_hi = metrics.success_ci(succ, seed=seed)
+            t_est, t_lo, t_hi = metrics.tts_with_ci(times, succ, seed=seed)
+            sense = row["sense"]
+            objs = feas.objective.astype(float)
+            best = (objs.min() if sense == "min" else objs.max()) if len(feas) else math.nan
+            gaps = feas.gap.astype(float)
+            money = ok.money.astype(float)
+            kwh = ok.energy_joules.astype(float) / 3.6e6
+            per_run_money = float(money.mean()) if money.notna().any() else math.nan
+            per_run_kwh = float(kwh.mean()) if kwh.notna().any() else math.nan
+            runs_needed = t_est / float(np.median(times)) if np.median(times) > 0 else math.nan
+            quality = float(ok.quality.mean())
+            row.update(
+                feasible_rate=float((ok.feasible == 1).mean()),
+                success_p=p,
+                success_lo=p_lo,
+                success_hi=p_hi,
+                best_objective=best,
+                median_objective=float(objs.median()) if len(feas) else math.nan,
+                best_gap=float(gaps.min()) if len(feas) else math.nan,
+                median_gap=float(gaps.median()) if len(feas) else math.nan,
+                tts99=t_est,
+                tts99_lo=t_lo,
+                tts99_hi=t_hi,
+                time_min=float(times.min()),
+                time_median=float(np.median(times)),
+                time_max=float(times.max()),
+                energy_j=float(ok.energy_joules.astype(float).mean()),
+                co2_g=float(ok.co2_grams.astype(float).mean()),
+                money=per_run_money,
+                currency=str(ok.currency.dropna().iloc[0]) if ok.currency.notna().any() else "",
+                quality=quality,
+                quality_per_money=quality / per_run_money if per_run_money > 0 else math.nan,
+                quality_per_kwh=quality / per_run_kwh if per_run_kwh > 0 else math.nan,
+                money_to_target=per_run_money * runs_needed if p > 0 else math.inf,
+                energy_to_target_j=float(ok.energy_joules.astype(float).mean()) * runs_needed
+                if p > 0
+                else math.inf,
+                overran=int(ok.overran.sum()),
+            )
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _per_backend(table: Any, runs: Any) -> Any:
+    pd = _pandas()
+    out = []
+    for (backend, tl), g in table.groupby(["backend", "time_limit"], sort=True):
+        ok = g[g.status == "ok"]
+        r = runs[(runs.backend == backend) & (runs.time_limit == tl) & (runs.status == "ok")]
+        times = r.run_seconds.to_numpy(dtype=float)
+        out.append(
+            {
+                "backend": backend,
+                "time_limit": tl,
+                "modality": g.modality.iloc[0],
+                "instances": len(g),
+                "instances_run": len(ok),
+                "instances_solved": int((ok.success_p > 0).sum()) if len(ok) else 0,
+                "mean_success_p": float(ok.success_p.mean()) if len(ok) else math.nan,
+                "feasible_rate": float(ok.feasible_rate.mean()) if len(ok) else math.nan,
+                "median_gap": float(ok.median_gap.median()) if len(ok) else math.nan,
+                "mean_gap": float(ok.median_gap.mean()) if len(ok) else math.nan,
+                "tts99_geomean": metrics.geometric_mean(ok.tts99.tolist()) if len(ok) else math.nan,
+                "time_min": float(times.min()) if times.size else math.nan,
+                "time_median": float(np.median(times)) if times.size else math.nan,
+                "time_max": float(times.max()) if times.size else math.nan,
+                "runs": len(r),
+                "energy_j_per_run": float(r.energy_joules.astype(float).mean())
+                if len(r)
+                else math.nan,
+                "co2_g_per_run": float(r.co2_grams.astype(float).mean()) if len(r) else math.nan,
+                "money_per_run": float(r.money.astype(float).mean())
+                if r.money.notna().any()
+                else math.nan,
+                "energy_j_total": float(r.energy_joules.astype(float).sum()),
+                "co2_g_total": float(r.co2_grams.astype(float).sum()),
+                "money_total": float(r.money.astype(float).sum())
+                if r.money.notna().any()
+                else math.nan,
+                # over every instance of the comparison: 0 where it could not run or found
+                # nothing feasible, so a backend is not flattered by the instances it skipped
+                "quality": float(g.quality.fillna(0.0).mean()) if "quality" in g else 0.0,
+                "overran": int(r.overran.sum()),
+            }
+        )
+    df = pd.DataFrame(out)
+    if len(df):
+        money = df.money_per_run.replace(0, np.nan)
+        kwh = (df.energy_j_per_run / 3.6e6).replace(0, np.nan)
+        df["quality_per_money"] = df.quality / money
+        df["quality_per_kwh"] = df.quality / kwh
+        # Pareto front over (quality ↑, money ↓, CO2 ↓); unknown money/CO2 counts as worst
+        pts = np.stack(
+            [
+                -df.quality.fillna(0.0).to_numpy(),
+                df.money_per_run.fillna(np.inf).to_numpy(),
+                df.co2_g_per_run.fillna(np.inf).to_numpy(),
+            ],
+            axis=1,
+        )
+        df["pareto"] = metrics.pareto_front(np.where(np.isinf(pts), 1e300, pts))
+    return df
+
+
+def _strongest_classical(table: Any) -> str | None:
+    cls = table[table.modality.astype(str).str.startswith("classical") & (table.status == "ok")]
+    if not len(cls):
+        return None
+    score = []
+    for backend, g in cls.groupby("backend"):
+        solved = int((g.success_p > 0).sum())
+        score.append(
+            (-solved, -float(g.success_p.mean()), metrics.geometric_mean(g.tts99.tolist()), backend)
+        )
+    score.sort(key=lambda s: (s[0], s[1], s[2] if not math.isnan(s[2]) else math.inf))
+    return score[0][3]

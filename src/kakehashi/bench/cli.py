@@ -1,0 +1,192 @@
+"""`kakehashi bench` and `kakehashi report` (registered in kakehashi/cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kakehashi.errors import KakehashiError
+
+console = Console()
+
+
+def _csv(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _floats(text: str | None, what: str) -> list[float] | None:
+    items = _csv(text)
+    if items is None:
+        return None
+    try:
+        return [float(t) for t in items]
+    except ValueError:
+        raise KakehashiError(
+            f"{what} must be numbers (seconds), comma-separated; got {text!r}"
+        ) from None
+
+
+def _accounting(grid_intensity, watts_per_core, pue, cpu_price):
+    from kakehashi.bench.accounting import AccountingConfig, GridIntensity
+
+    cfg = AccountingConfig()
+    if grid_intensity is not None:
+        cfg.grid = GridIntensity(grid_intensity, "custom", "given on the command line")
+    if watts_per_core is not None:
+        cfg.watts_per_core = watts_per_core
+    if pue is not None:
+        cfg.pue = pue
+    if cpu_price is not None:
+        cfg.cpu_price_per_hour = cpu_price
+        cfg.cpu_price_source = "given on the command line"
+    cfg.__post_init__()
+    return cfg
+
+
+def bench(
+    suite: Annotated[
+        str, typer.Argument(help="Shipped suite (quick, standard) or a .toml/.yaml suite file")
+    ],
+    backends: Annotated[
+        str | None,
+        typer.Option(
+            "--backends", "-b", help="Comma-separated backend names (default: the suite's)"
+        ),
+    ] = None,
+    repeats: Annotated[
+        int | None, typer.Option("--repeats", "-r", help="Runs per instance and backend")
+    ] = None,
+    time_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--time-limit",
+            "-t",
+            help="Seconds per run, the same for every backend (comma list for several)",
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for runs.sqlite and the report")
+    ] = Path("bench-out"),
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Base seed (each run's seed is derived and stored)")
+    ] = None,
+    instances: Annotated[
+        str | None,
+        typer.Option(
+            "--instances", "-i", help="Only these instances (comma-separated names, globs or tags)"
+        ),
+    ] = None,
+    baseline: Annotated[
+        str,
+        typer.Option(
+            "--baseline",
+            help="'auto' adds a classical baseline if none is listed, 'require' refuses, "
+            "or a backend name",
+        ),
+    ] = "auto",
+    target_gap: Annotated[
+        float,
+        typer.Option("--target-gap", help="Count a run as a success within this relative gap"),
+    ] = 0.0,
+    grid_intensity: Annotated[
+        float | None, typer.Option("--grid-intensity", help="g-CO2 per kWh (default: Japan, 421)")
+    ] = None,
+    watts_per_core: Annotated[
+        float | None, typer.Option("--watts-per-core", help="Power model: W per core in use")
+    ] = None,
+    pue: Annotated[
+        float | None, typer.Option("--pue", help="Power usage effectiveness (default 1.58)")
+    ] = None,
+    cpu_price: Annotated[
+        float | None, typer.Option("--cpu-price", help="USD per vCPU-hour for local runs")
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write the report when done")
+    ] = True,
+) -> None:
+    """Run a benchmark suite: instances × backends × repeats under one time budget.
+
+    Runs are stored in OUT/runs.sqlite as they finish; running the same command again
+    resumes where it stopped. The report goes to OUT/report.html (.md, .csv beside it).
+    """
+    from kakehashi.bench.baseline import ensure_baseline, resolve_backends
+    from kakehashi.bench.runner import plan_from_suite, run_plan
+    from kakehashi.bench.store import RunStore
+    from kakehashi.bench.suite import load_suite
+
+    s = load_suite(suite).select(_csv(instances))
+    chosen, notes = resolve_backends(_csv(backends), s.backends)
+    chosen, named, more = ensure_baseline(chosen, baseline)
+    notes += more
+    cfg = _accounting(grid_intensity, watts_per_core, pue, cpu_price)
+    limits = _floats(time_limit, "--time-limit")
+    plan = plan_from_suite(s, chosen, repeats=repeats, time_limits=limits,
+                           seed=seed, accounting=cfg)  # fmt: skip
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(
+        f"suite [bold]{s.name}[/]: {len(plan.instances)} instances × {len(plan.backends)} backends "
+        f"({', '.join(b.name for b in plan.backends)}) × {plan.repeats} repeats × "
+        f"{', '.join(f'{t:g} s' for t in plan.time_limits)}"
+    )
+    store = RunStore(out / "runs.sqlite")
+    outcome = run_plan(plan, store, progress=True)
+    for note in outcome.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(
+        f"{outcome.new_runs} new runs, {outcome.skipped_done} already stored, "
+        f"{outcome.errors} errors "
+        f"→ {store.path}"
+    )
+    if outcome.interrupted:
+        raise typer.Exit(130)
+    if report:
+        _write(store, out / "report.html", named, target_gap, None, notes + outcome.notes, s.name)
+
+
+def report(
+    runs: Annotated[
+        Path, typer.Argument(help="runs.sqlite written by `kakehashi bench` (or its folder)")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="The HTML report (.md and .csv are written beside it)"),
+    ] = Path("report.html"),
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Name this backend as the classical baseline")
+    ] = None,
+    target_gap: Annotated[
+        float,
+        typer.Option("--target-gap", help="Count a run as a success within this relative gap"),
+    ] = 0.0,
+    grid_intensity: Annotated[
+        float | None, typer.Option("--grid-intensity", help="Recompute CO2 at this g-CO2/kWh")
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Report title")] = None,
+) -> None:
+    """Write the comparison report (HTML + Markdown + CSV) from a runs store."""
+    from kakehashi.bench.store import RunStore
+
+    store = RunStore.open_existing(runs)
+    _write(store, out, baseline, target_gap, grid_intensity, [], title)
+
+
+def _write(store, out: Path, baseline, target_gap, grid, notes, title) -> None:
+    from kakehashi.bench.analysis import analyse
+    from kakehashi.bench.report import write_report
+    from kakehashi.bench.summary import summary_lines
+
+    an = analyse(store, target_gap=target_gap, baseline=baseline, grid_g_per_kwh=grid)
+    an.notes = list(notes)
+    paths = write_report(an, out, title=f"kakehashi benchmark: {title}" if title else None)
+    console.rule("summary")
+    for line in summary_lines(an):
+        console.print(line.replace("**", ""), soft_wrap=True)
+    for w in an.warnings:
+        console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+    console.print("report: " + ", ".join(str(p) for p in paths.values()))
