@@ -150,3 +150,15 @@ def test_bad_data_is_rejected_with_a_reason():
         FAP.generate(1)
     data = FrequencyData(**base)
     assert dataclasses.replace(data, adjacent_factor=0.5).adjacent_factor == 0.5
+
+
+def test_model_and_independent_cp_sat_agree_on_a_mip_backend():
+    if "cpsat" not in kakehashi.backend_names():
+        pytest.skip("the 'cpsat' backend is not in this tree")
+    data = FAP.generate(8, seed=5)
+    ref = FAP.baseline(data, time_limit=20)
+    assert ref.status == "optimal"
+    result = kakehashi.solve(FAP.build(data), backend="cpsat", time_limit=20, seed=0)
+    answer = FAP.decode(result, data)
+    assert FAP.validate(answer, data).valid
+    assert answer.objective == pytest.approx(ref.objective)

@@ -146,3 +146,15 @@ def test_bad_data_is_rejected_with_a_reason():
         PortfolioData(**{**base, "min_lots": 3, "max_lots": 2})
     with pytest.raises(AppDataError, match="expected_return must have"):
         PortfolioData(**{**base, "expected_return": [0.1]})
+
+
+def test_model_and_independent_miqp_agree_on_a_mip_backend():
+    if "scip" not in kakehashi.backend_names():
+        pytest.skip("the 'scip' backend is not in this tree")
+    data = PF.generate(8, seed=5)
+    ref = PF.baseline(data, time_limit=20)
+    assert ref.status == "optimal"
+    result = kakehashi.solve(PF.build(data), backend="scip", time_limit=20, seed=0)
+    answer = PF.decode(result, data)
+    assert PF.validate(answer, data).valid
+    assert answer.objective == pytest.approx(ref.objective, abs=1e-7)

@@ -173,3 +173,13 @@ def test_bad_data_is_rejected_with_a_reason():
 def test_longest_run():
     assert longest_run(np.array([0, 1, 1, 1, 0, 1], bool)) == 3
     assert longest_run(np.zeros(4, bool)) == 0
+
+
+def test_model_and_independent_cp_sat_agree_on_a_mip_backend(week):
+    data, ref = week
+    if "highs" not in kakehashi.backend_names():
+        pytest.skip("the 'highs' backend is not in this tree")
+    result = kakehashi.solve(ROSTERING.build(data), backend="highs", time_limit=30, seed=0)
+    answer = ROSTERING.decode(result, data)
+    assert ROSTERING.validate(answer, data).valid
+    assert answer.objective == pytest.approx(ref.objective)
