@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import zlib
 from pathlib import Path
@@ -49,6 +50,17 @@ def read_bytes(path: str | Path) -> bytes:
 def read_text(path: str | Path) -> str:
     """The file as text (UTF-8, undecodable bytes replaced), gunzipped when compressed."""
     return read_bytes(path).decode("utf-8", errors="replace")
+
+
+# OMMX's Rust core reports some malformed input by panicking, and pyo3's PanicException
+# derives from BaseException, not Exception: catch it alongside ordinary errors.
+# (evaluated only when an exception reaches the except clause, so imports stay lazy)
+@functools.cache
+def ommx_errors() -> tuple[type[BaseException], ...]:
+    import ommx.v1  # noqa: F401  (registers pyo3's exception classes)
+
+    panics = [c for c in BaseException.__subclasses__() if c.__name__ == "PanicException"]
+    return (Exception, *panics)
 
 
 def rust_message(exc: BaseException) -> str:

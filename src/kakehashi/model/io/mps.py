@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from kakehashi.errors import UnsupportedError
-from kakehashi.model.io._common import fail, read_bytes, require_file, rust_message
+from kakehashi.model.io._common import fail, ommx_errors, read_bytes, require_file, rust_message
 from kakehashi.model.problem import Problem
 
 
@@ -31,9 +31,10 @@ def read_mps(path: str | Path) -> Problem:
 
     p = require_file(path)
     _check_complete(p)
+    _check_names(p, read_bytes(p).decode("utf-8", errors="replace"))
     try:
         instance = Instance.load_mps(str(p))
-    except Exception as exc:
+    except ommx_errors() as exc:
         raise fail(
             p, f"not a readable MPS file ({rust_message(exc)})", "check the file's MPS sections"
         ) from None
@@ -45,6 +46,41 @@ def read_mps(path: str | Path) -> Problem:
     if problem.name == "problem":
         problem.name = p.name.split(".")[0]
     return problem
+
+
+def _check_names(path: Path, text: str) -> None:
+    """Refuse BOUNDS on undeclared columns and RHS/RANGES on undeclared rows.
+
+    OMMX silently drops such entries, which would quietly lose part of the user's model.
+    """
+    rows: set[str] = set()
+    cols: set[str] = set()
+    section = ""
+    for raw in text.splitlines():
+        if not raw.strip() or raw.lstrip().startswith("*"):
+            continue
+        tokens = raw.split()
+        if not raw[0].isspace():
+            section = tokens[0].upper()
+            continue
+        if section == "ROWS" and len(tokens) >= 2:
+            rows.add(tokens[1])
+        elif section == "COLUMNS" and "'MARKER'" not in raw:
+            cols.add(tokens[0])
+        elif section == "BOUNDS" and len(tokens) >= 3 and tokens[2] not in cols:
+            raise fail(
+                path,
+                f"BOUNDS names variable {tokens[2]!r}, which the COLUMNS section never declares",
+                "declare the variable in COLUMNS or remove the bound",
+            )
+        elif section in ("RHS", "RANGES") and len(tokens) % 2 == 1:  # set name + pairs
+            for name in tokens[1::2]:
+                if name not in rows:
+                    raise fail(
+                        path,
+                        f"{section} names constraint {name!r}, which ROWS never declares",
+                        "declare the row in ROWS or remove the entry",
+                    )
 
 
 def _check_complete(path: Path) -> None:
@@ -109,7 +145,7 @@ def write_mps(problem: Problem, path: str | Path) -> None:
     instance = to_ommx(problem)
     try:
         instance.save_mps(str(path), compress=str(path).endswith(".gz"))
-    except Exception as exc:
+    except ommx_errors() as exc:
         raise UnsupportedError(
             f"{path}: OMMX could not write MPS ({rust_message(exc)}); save as .ommx instead"
         ) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kakehashi.model.io._common import fail, read_bytes, require_file, rust_message
+from kakehashi.model.io._common import fail, ommx_errors, read_bytes, require_file, rust_message
 from kakehashi.model.problem import Problem
 
 
@@ -36,7 +36,7 @@ def read_ommx(path: str | Path) -> Problem:
         try:
             artifact = Artifact.load_archive(str(p))
             instance = artifact.instance
-        except Exception as exc:
+        except ommx_errors() as exc:
             raise fail(
                 p,
                 f"an OMMX archive without a readable instance layer ({rust_message(exc)})",
@@ -45,7 +45,7 @@ def read_ommx(path: str | Path) -> Problem:
     else:
         try:
             instance = Instance.from_bytes(data)
-        except Exception as exc:
+        except ommx_errors() as exc:
             raise fail(
                 p,
                 "neither an OMMX artifact archive nor ommx.v1.Instance bytes "

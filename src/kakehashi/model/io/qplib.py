@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kakehashi.model.io._common import fail, require_file, rust_message
+from kakehashi.model.io._common import fail, ommx_errors, require_file, rust_message
 from kakehashi.model.problem import Problem
 
 
@@ -31,7 +31,7 @@ def read_qplib(path: str | Path) -> Problem:
     p = require_file(path)
     try:
         instance = Instance.load_qplib(str(p))
-    except Exception as exc:
+    except ommx_errors() as exc:
         raise fail(
             p,
             f"not a readable QPLIB file ({rust_message(exc)})",
