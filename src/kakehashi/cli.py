@@ -120,6 +120,9 @@ from kakehashi.bench import cli as _bench_cli  # noqa: E402  (bench, report)
 
 app.command("bench")(_bench_cli.bench)
 app.command("report")(_bench_cli.report)
+from kakehashi.apps.cli import apps_app  # noqa: E402
+
+app.add_typer(apps_app, name="apps")
 
 
 def main() -> None:
