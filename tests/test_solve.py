@@ -36,7 +36,8 @@ def test_adaptive_loop_recovers_from_weak_weights():
     rounds = r.info["rounds"]
     assert r.feasible
     assert len(rounds) >= 2
-    first, last = rounds[0]["weights"]["one_hot"], rounds[-1]["weights"]["one_hot"]
+    group = "one_task_per_worker"
+    first, last = rounds[0]["weights"][group], rounds[-1]["weights"][group]
     assert last > first
     exact = kakehashi.solve(problem, backend="exact")
     assert r.objective >= exact.objective

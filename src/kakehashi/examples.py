@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from kakehashi.model.problem import Problem
+from kakehashi.model.problem import BINARY, Problem, VarArray, stack_constraints
 
 
 def small_maxcut() -> Problem:
@@ -19,22 +19,37 @@ def small_maxcut() -> Problem:
 
 
 def random_assignment(n: int = 6, seed: int = 0) -> Problem:
-    """An n×n linear assignment problem with one-hot rows and columns (cost to minimise)."""
+    """An n×n linear assignment: ``assign[i, j] = 1`` gives task j to worker i, at a cost.
+
+    Every worker takes one task (``one_task_per_worker``) and every task one worker
+    (``one_worker_per_task``).
+    """
     rng = np.random.default_rng(seed)
     cost = rng.integers(1, 20, size=(n, n)).astype(float)
     rows = sp.kron(sp.eye(n), np.ones((1, n)))
     cols = sp.kron(np.ones((1, n)), sp.eye(n))
-    A = sp.vstack([rows, cols]).tocsr()
-    p = Problem.from_arrays(
-        linear=cost.ravel(),
-        A=A,
-        lo=np.ones(2 * n),
-        hi=np.ones(2 * n),
-        name=f"assignment-{n}",
-        var_name="assign",
-        constraint_name="one_hot",
+    A, lo, hi, groups = stack_constraints(
+        [
+            ("one_task_per_worker", (n,), rows, np.ones(n), np.ones(n), "one_hot"),
+            ("one_worker_per_task", (n,), cols, np.ones(n), np.ones(n), "one_hot"),
+        ],
+        n * n,
     )
-    return p
+    return Problem(
+        var_arrays=[VarArray("assign", (n, n), 0, BINARY)],
+        lower=np.zeros(n * n),
+        upper=np.ones(n * n),
+        vtype=np.zeros(n * n),
+        constant=0.0,
+        linear=cost.ravel(),
+        quadratic=None,
+        higher_order={},
+        A=A,
+        lo=lo,
+        hi=hi,
+        constraint_groups=groups,
+        name=f"assignment-{n}",
+    )
 
 
 def knapsack(n: int = 12, seed: int = 0) -> Problem:
@@ -56,5 +71,7 @@ def knapsack(n: int = 12, seed: int = 0) -> Problem:
 
 
 def demo_problems() -> list[Problem]:
-    """What `kakehashi demo` solves: a max-cut, an assignment and a knapsack."""
-    return [small_maxcut(), random_assignment(5), knapsack(16)]
+    """What `kakehashi demo` solves: the shipped max-cut file, an assignment and a knapsack."""
+    from kakehashi.model.io import data_file, load
+
+    return [load(data_file("maxcut16.txt")), random_assignment(5), knapsack(16)]
