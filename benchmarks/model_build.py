@@ -25,8 +25,8 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +34,15 @@ from importlib import metadata
 from typing import Any
 
 import numpy as np
+
+
+def stamp() -> np.ndarray:
+    """Wall-clock and process CPU seconds (all threads) now: ``[wall, cpu]``.
+
+    CPU time is reported beside wall time because a shared machine's load stretches wall
+    time, and a multi-threaded tool's wall time hides the cores it used.
+    """
+    return np.array([time.perf_counter(), time.process_time()])
 
 
 def tsp_instance(n: int, seed: int = 0) -> np.ndarray:
@@ -69,16 +78,16 @@ def run_kakehashi(d: np.ndarray, weight: float) -> dict[str, Any]:
     from kakehashi.compile import compile_problem
 
     n = d.shape[0]
-    t0 = time.perf_counter()
+    t0 = stamp()
     m = Model("tsp")
     x = m.binary("x", shape=(n, n))
     m.minimize(((x @ d) * x.roll(-1, axis=0)).sum())
     m.one_hot(x, axis=1, name="one_city_per_step")
     m.one_hot(x, axis=0, name="one_step_per_city")
     problem = m.to_problem()
-    t1 = time.perf_counter()
+    t1 = stamp()
     qubo = compile_problem(problem).qubo
-    t2 = time.perf_counter()
+    t2 = stamp()
 
     def energy(X: np.ndarray) -> float:
         return float(qubo.energies(X.ravel()[None, :])[0])
@@ -95,15 +104,15 @@ def run_amplify(d: np.ndarray, weight: float) -> dict[str, Any]:
     import amplify
 
     n = d.shape[0]
-    t0 = time.perf_counter()
+    t0 = stamp()
     gen = amplify.VariableGenerator()
     q = gen.array("Binary", shape=(n, n))
     cost = amplify.einsum("ij,ki,kj->", d, q, q.roll(-1, axis=0))
     constraints = amplify.one_hot(q, axis=1) + amplify.one_hot(q, axis=0)
     model = cost + weight * constraints
-    t1 = time.perf_counter()
+    t1 = stamp()
     poly = model.to_unconstrained_poly()
-    t2 = time.perf_counter()
+    t2 = stamp()
 
     def energy(X: np.ndarray) -> float:
         # variables are numbered in creation order, i.e. k * n + i
@@ -117,7 +126,7 @@ def run_ommx(d: np.ndarray, weight: float) -> dict[str, Any]:
     from ommx.v1 import Constraint, DecisionVariable, Equality, Instance, Linear, Quadratic
 
     n = d.shape[0]
-    t0 = time.perf_counter()
+    t0 = stamp()
     rows, cols, vals = pair_indices(n, d)
     variables = [
         DecisionVariable.binary(k * n + i, name="x", subscripts=[k, i])
@@ -145,9 +154,9 @@ def run_ommx(d: np.ndarray, weight: float) -> dict[str, Any]:
         constraints=constraints,
         sense=Instance.MINIMIZE,
     )
-    t1 = time.perf_counter()
+    t1 = stamp()
     qubo, offset = instance.to_qubo(uniform_penalty_weight=weight)
-    t2 = time.perf_counter()
+    t2 = stamp()
 
     def energy(X: np.ndarray) -> float:
         x = X.ravel()
@@ -163,7 +172,7 @@ def run_dimod(d: np.ndarray, weight: float) -> dict[str, Any]:
     import dimod
 
     n = d.shape[0]
-    t0 = time.perf_counter()
+    t0 = stamp()
     rows, cols, vals = pair_indices(n, d)
     objective = dimod.BinaryQuadraticModel.from_numpy_vectors(
         np.zeros(n * n), (rows, cols, vals), 0.0, dimod.BINARY
@@ -177,9 +186,9 @@ def run_dimod(d: np.ndarray, weight: float) -> dict[str, Any]:
             cqm.add_constraint_from_iterable(
                 [(int(v), 1.0) for v in members], "==", rhs=1.0, label=f"{name}[{r}]"
             )
-    t1 = time.perf_counter()
+    t1 = stamp()
     bqm, _ = dimod.cqm_to_bqm(cqm, lagrange_multiplier=weight)
-    t2 = time.perf_counter()
+    t2 = stamp()
 
     def energy(X: np.ndarray) -> float:
         x = X.ravel()
@@ -197,7 +206,7 @@ def run_pyqubo(d: np.ndarray, weight: float) -> dict[str, Any]:
     from pyqubo import Array, Constraint
 
     n = d.shape[0]
-    t0 = time.perf_counter()
+    t0 = stamp()
     x = Array.create("x", shape=(n, n), vartype="BINARY")
     # PyQUBO has no vectorised path: every monomial is a Python-level object
     cost = sum(
@@ -210,9 +219,9 @@ def run_pyqubo(d: np.ndarray, weight: float) -> dict[str, Any]:
     rows = sum(Constraint((sum(x[k, i] for i in range(n)) - 1) ** 2, f"row{k}") for k in range(n))
     cols = sum(Constraint((sum(x[k, i] for k in range(n)) - 1) ** 2, f"col{i}") for i in range(n))
     hamiltonian = cost + weight * (rows + cols)
-    t1 = time.perf_counter()
+    t1 = stamp()
     qubo, offset = hamiltonian.compile().to_qubo()
-    t2 = time.perf_counter()
+    t2 = stamp()
 
     def energy(X: np.ndarray) -> float:
         def val(label: str) -> float:
@@ -243,7 +252,7 @@ def version(dist: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cities", type=int, default=100)
-    ap.add_argument("--repeats", type=int, default=7, help="repeats for the fast tools")
+    ap.add_argument("--repeats", type=int, default=7, help="rounds (repeats of the fast tools)")
     ap.add_argument(
         "--slow-repeats",
         type=int,
@@ -264,61 +273,94 @@ def main(argv: list[str] | None = None) -> int:
         f"{2 * args.cities} one-hot constraints"
     )
     print(
-        f"python {platform.python_version()} on {platform.machine()}, "
+        f"python {platform.python_version()} on {platform.machine()} with {os.cpu_count()} "
+        f"cores (load average {os.getloadavg()[0]:.1f}), "
         + ", ".join(f"{dist} {version(dist)}" for _, dist in TOOLS.values())
     )
 
-    figures: dict[str, dict[str, Any]] = {}
+    # Round robin: every round runs each tool once, so background load hits all tools alike.
+    names = []
     for name in args.tools.split(","):
-        fn, dist = TOOLS[name]
-        if version(dist) == "not installed":
-            print(f"{name:10s} skipped: {dist} is not installed (pip install {dist})")
-            continue
-        builds, compiles, check = [], [], None
-        repeats = args.repeats
-        r = 0
-        while r < repeats:
+        if version(TOOLS[name][1]) == "not installed":
+            print(f"{name:10s} skipped: {TOOLS[name][1]} is not installed (pip install it)")
+        else:
+            names.append(name)
+    runs: dict[str, dict[str, Any]] = {
+        n: {"build": [], "compile": [], "check": None, "size": "", "limit": args.repeats}
+        for n in names
+    }
+    small = tsp_instance(5)
+    for name in names:  # warm-up: imports and first-call set-up are not what is measured
+        try:
+            TOOLS[name][0](small, weight)
+        except Exception:  # reported by the timed runs below
+            pass
+    for r in range(args.repeats):
+        for name in names:
+            st = runs[name]
+            if r >= st["limit"]:
+                continue
             gc.collect()
             try:
-                out = fn(d, weight)
+                out = TOOLS[name][0](d, weight)
             except Exception as exc:  # a comparator failing is reported, never hidden
                 print(f"{name:10s} failed: {type(exc).__name__}: {exc}")
-                break
-            builds.append(out["build"])
-            compiles.append(out["compile"])
-            if check is None:
+                st["limit"] = 0
+                continue
+            st["build"].append(out["build"])
+            st["compile"].append(out["compile"])
+            if st["check"] is None:
                 got = out["energy"](X)
-                check = abs(got - expected) <= 1e-6 * max(1.0, abs(expected))
-                size = out["size"]
-                if out["build"] + out["compile"] > 5.0:
-                    repeats = min(repeats, args.slow_repeats)
-            r += 1
-        if not builds:
+                st["check"] = abs(got - expected) <= 1e-6 * max(1.0, abs(expected))
+                st["size"] = out["size"]
+                if (out["build"] + out["compile"])[0] > 5.0:
+                    st["limit"] = min(st["limit"], args.slow_repeats)
+            total = out["build"] + out["compile"]
+            print(
+                f"  round {r + 1}: {name} {total[0]:.3f} s wall, {total[1]:.3f} s cpu", flush=True
+            )
+
+    figures: dict[str, dict[str, Any]] = {}
+    print()
+    for name in names:
+        st = runs[name]
+        if not st["build"]:
             continue
-        b, c = statistics.median(builds), statistics.median(compiles)
-        totals = [x + y for x, y in zip(builds, compiles, strict=True)]
-        figures[name] = {
-            "build_s": b,
-            "compile_s": c,
-            "total_s": statistics.median(totals),
-            "repeats": len(builds),
-            "energy_check": bool(check),
-            "qubo": size,
-            "version": version(dist),
+        build, comp = np.array(st["build"]), np.array(st["compile"])
+        total = build + comp
+        med = lambda a: float(np.median(a))  # noqa: E731
+        f = figures[name] = {
+            "build_s": med(build[:, 0]),
+            "compile_s": med(comp[:, 0]),
+            "total_s": med(total[:, 0]),
+            "total_min_s": float(total[:, 0].min()),
+            "build_cpu_s": med(build[:, 1]),
+            "compile_cpu_s": med(comp[:, 1]),
+            "total_cpu_s": med(total[:, 1]),
+            "repeats": len(total),
+            "energy_check": bool(st["check"]),
+            "qubo": st["size"],
+            "version": version(TOOLS[name][1]),
         }
         print(
-            f"{name:10s} build {b:8.3f} s  compile {c:8.3f} s  total "
-            f"{statistics.median(totals):8.3f} s  ({len(builds)} runs, {size}, "
-            f"tour energy {'ok' if check else 'WRONG'})",
+            f"{name:10s} wall: build {f['build_s']:7.3f}  compile {f['compile_s']:7.3f}  total "
+            f"{f['total_s']:7.3f} s (min {f['total_min_s']:.3f})   cpu: build "
+            f"{f['build_cpu_s']:7.3f}  compile {f['compile_cpu_s']:7.3f}  total "
+            f"{f['total_cpu_s']:7.3f} s   ({len(total)} runs, {st['size']}, tour energy "
+            f"{'ok' if st['check'] else 'WRONG'})",
             flush=True,
         )
 
     if "kakehashi" in figures:
-        base = figures["kakehashi"]["total_s"]
+        base = figures["kakehashi"]
         print("\nmedian build+compile relative to kakehashi (>1: kakehashi is faster):")
         for name, f in figures.items():
-            f["ratio_to_kakehashi"] = f["total_s"] / base
-            print(f"  {name:10s} {f['total_s'] / base:7.2f}×")
+            f["ratio_to_kakehashi"] = f["total_s"] / base["total_s"]
+            f["cpu_ratio_to_kakehashi"] = f["total_cpu_s"] / base["total_cpu_s"]
+            print(
+                f"  {name:10s} wall {f['ratio_to_kakehashi']:7.2f}×   "
+                f"cpu {f['cpu_ratio_to_kakehashi']:7.2f}×"
+            )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"cities": args.cities, "figures": figures}, fh, indent=2)

@@ -207,6 +207,8 @@ def test_error_misc_inputs():
     _raises(lambda: 1 / x, "cannot divide")
     _raises(lambda: x / 0, "zero")
     _raises(lambda: x**0.5, "integer powers")
+    _raises(lambda: x * np.array([1, np.nan, 2]), "NaN")
+    _raises(lambda: x + None, "NoneType")
     _raises(lambda: x < 1, "<=")
     _raises(lambda: m.one_hot(2 * x), "binary variables")
     _raises(lambda: m.one_hot(m.integer("k", 2, lower=0, upper=1)), "binary variables")

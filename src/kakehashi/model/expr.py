@@ -214,12 +214,16 @@ class Expr:
         if sp.issparse(other):
             return np.asarray(other.toarray(), dtype=np.float64)
         try:
+            if other is None:
+                raise TypeError
             arr = np.asarray(other, dtype=np.float64)
         except (TypeError, ValueError):
             raise ModelError(
                 f"cannot combine an expression with {type(other).__name__}; use numbers, "
                 "numpy arrays or expressions of the same model"
             ) from None
+        if np.isnan(arr).any():
+            raise ModelError("coefficients contain NaN; clean the data before modelling")
         return arr
 
     # ------------------------------------------------------------------ element remapping
