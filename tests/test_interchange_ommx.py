@@ -199,3 +199,20 @@ def test_binary_problem_sampleset_best_feasible():
     )
     sampleset = result.to_ommx()
     assert sampleset.best_feasible.objective == 1.0
+
+
+def test_bulk_varint_codec_matches_protobuf():
+    from ommx.v1 import quadratic_pb2
+
+    from kakehashi.model.io._wire import decode_varints, encode_varints, read_fields
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate(
+        [[0, 1, 127, 128, 16383, 16384, 2**63 - 1], rng.integers(0, 2**62, 200), np.arange(300)]
+    ).astype(np.int64)
+    assert np.array_equal(decode_varints(encode_varints(values)), values)
+    message = quadratic_pb2.Quadratic()
+    message.rows.extend(values.tolist())
+    [(field, wire, payload)] = read_fields(message.SerializeToString())
+    assert (field, wire) == (1, 2)
+    assert payload == encode_varints(values)

@@ -289,8 +289,18 @@ def _variables(model, labels: list[Hashable]) -> _Vars:
 
 
 def _objective_arrays(qm, variables: _Vars):
+    import dimod
+
     n = variables.n
     flat = variables.flat_of
+    if isinstance(qm, dimod.BinaryQuadraticModel):  # vectorised path for big BQMs
+        labels = list(qm.variables)
+        lin, (irow, icol, qdata), offset = qm.to_numpy_vectors(variable_order=labels)
+        where = np.array([flat[v] for v in labels], dtype=np.int64)
+        linear = np.zeros(n)
+        linear[where] = lin
+        quadratic = sp.csr_matrix((qdata, (where[irow], where[icol])), shape=(n, n))
+        return float(offset), linear, quadratic
     linear = np.zeros(n)
     for v, bias in qm.iter_linear():
         linear[flat[v]] += bias
