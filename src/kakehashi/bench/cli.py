@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -144,7 +145,9 @@ def bench(
         f"→ {store.path}"
     )
     if outcome.interrupted:
-        raise typer.Exit(130)
+        # SystemExit, not KeyboardInterrupt: typer turns the latter into a return value
+        console.print("interrupted")
+        sys.exit(130)
     if report:
         _write(store, out / "report.html", named, target_gap, None, notes + outcome.notes, s.name)
 
