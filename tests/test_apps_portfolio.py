@@ -158,3 +158,19 @@ def test_model_and_independent_miqp_agree_on_a_mip_backend():
     answer = PF.decode(result, data)
     assert PF.validate(answer, data).valid
     assert answer.objective == pytest.approx(ref.objective, abs=1e-7)
+
+
+def test_decode_reports_a_broken_one_hot_instead_of_repairing_it():
+    from kakehashi.result import Result, Timing
+
+    data = PF.generate(4, seed=7, num_lots=4, max_assets=2)
+    problem = PF.build(data)
+    choice = np.zeros((4, 3))
+    choice[:, 0] = 1
+    choice[0] = [0, 1, 1]  # asset 0 "holds" 1 and 2 lots at once: reads as 3 lots
+    result = Result.from_samples(problem, choice.ravel(), backend="hand", timing=Timing(), seed=0)
+    assert not result.feasible
+    answer = PF.decode(result, data)
+    assert answer.lots.tolist() == [3, 0, 0, 0]
+    errors = " | ".join(PF.validate(answer, data).errors)
+    assert "budget" in errors and "outside 1..2" in errors
