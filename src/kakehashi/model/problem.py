@@ -379,6 +379,10 @@ def upper_triangular(q: Any, n: int) -> sp.csr_matrix:
     """Fold any (n, n) matrix into the canonical upper triangle: Q_ij + Q_ji for i<j."""
     if q is None:
         return sp.csr_matrix((n, n))
+    if _is_canonical_upper_csr(q, n):  # fast path: Model.to_problem already gives this form
+        q = q.copy()
+        q.eliminate_zeros()
+        return q
     q = sp.coo_matrix(q, dtype=np.float64)
     if q.shape != (n, n):
         raise ModelError(f"quadratic matrix has shape {q.shape}; expected ({n}, {n})")
@@ -387,6 +391,16 @@ def upper_triangular(q: Any, n: int) -> sp.csr_matrix:
     out.sum_duplicates()
     out.eliminate_zeros()
     return out
+
+
+def _is_canonical_upper_csr(q: Any, n: int) -> bool:
+    """True for a float64 (n, n) csr_matrix, duplicates summed, entries only at j >= i."""
+    if not (isinstance(q, sp.csr_matrix) and q.shape == (n, n) and q.dtype == np.float64):
+        return False
+    if not q.has_canonical_format:
+        return False
+    rows = np.repeat(np.arange(n, dtype=q.indices.dtype), np.diff(q.indptr))
+    return bool(np.all(q.indices >= rows))
 
 
 def default_bounds(code: int, n: int, lower: Any, upper: Any) -> tuple[np.ndarray, np.ndarray]:
