@@ -219,3 +219,15 @@ def test_error_misc_inputs():
     _raises(lambda: m.binary("bad", (2, -1)), "negative")
     _raises(lambda: np.linalg.norm(x), "does not work on kakehashi expressions")
     _raises(lambda: x.evaluate(np.zeros(4)), "expected (5,)")  # x, and k from above
+
+
+def test_docstring_examples_run():
+    """The examples in Model's and Expr's docstrings are true."""
+    import doctest
+
+    import kakehashi.model.expr
+    import kakehashi.model.model
+
+    for module in (kakehashi.model.model, kakehashi.model.expr):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
