@@ -87,3 +87,20 @@ def test_more_qubits_than_the_device_has_is_refused():
     six = Problem.from_arrays(linear=rng.normal(size=6), quadratic=sp.triu(np.ones((6, 6)), 1))
     with pytest.raises(UnsupportedError, match="6 qubits but fake_manila has 5"):
         kakehashi.solve(six, backend="qaoa-ibm", device="fake_manila")
+
+
+def test_estimate_counts_jobs_and_max_cost_refuses_before_sending(monkeypatch):
+    from kakehashi.errors import BudgetError
+
+    monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
+    backend = get_backend("qaoa-ibm")
+    maxcut = kakehashi.examples.small_maxcut()
+    one = backend.estimate(maxcut, device="ibm_brisbane")
+    on_device = backend.estimate(maxcut, device="ibm_brisbane", optimize_on="device", maxiter=10)
+    assert one.tasks == 1 and on_device.tasks == 11  # 10 optimiser jobs + the final sampling
+    assert on_device.money > one.money > 0
+    constrained = backend.estimate(kakehashi.examples.random_assignment(3), device="ibm_brisbane")
+    assert constrained.tasks == 8  # one job per possible penalty round: an upper bound
+    # refused on price before the missing token or the network would matter
+    with pytest.raises(BudgetError, match="nothing was sent"):
+        kakehashi.solve(maxcut, backend="qaoa-ibm", device="ibm_brisbane", max_cost=0.5)

@@ -134,6 +134,18 @@ class _AnnealerBackend(QuboSamplerBackend):
 
     timing_is_real = True
 
+    def estimate(self, problem: Any, **options: Any) -> Any:
+        """Money and energy before the run (catalog), with one QPU task per penalty round."""
+        from kakehashi.backends.catalog import estimate
+
+        if "tasks" not in options:
+            constrained = problem is not None and not problem.is_unconstrained()
+            fixed = options.get("penalty") == "fixed"
+            rounds = int(options.get("max_rounds", 8)) if constrained and not fixed else 1
+            options = {**options, "tasks": max(rounds, 1)}
+        options.setdefault("num_reads", DEFAULT_NUM_READS)
+        return estimate(self, problem, **options)
+
     def check_size(self, problem: Problem, qubo: Any) -> None:
         # The catalog's max_variables is the clique bound (a complete graph of that size
         # always embeds); sparser problems may embed far beyond it, so the hard limit

@@ -186,6 +186,26 @@ class QAOABackend(QuboSamplerBackend):
         # limits depend on the device and the simulation method: make_engines checks them
         return None
 
+    def estimate(self, problem: Any, **options: Any) -> Any:
+        """Money and energy before the run (catalog prices), counting circuit executions:
+        one final sampling job per penalty round — plus one per optimiser step when
+        ``optimize_on="device"`` — so that ``max_cost`` is an upper bound."""
+        from kakehashi.backends.catalog import estimate
+
+        if "tasks" not in options:
+            options = {**options, "tasks": self.planned_executions(problem, options)}
+        return estimate(self, problem, **options)
+
+    @staticmethod
+    def planned_executions(problem: Any, options: dict[str, Any]) -> int:
+        constrained = problem is not None and not problem.is_unconstrained()
+        fixed = options.get("penalty") == "fixed"
+        rounds = int(options.get("max_rounds", 8)) if constrained and not fixed else 1
+        per_round = 1
+        if options.get("optimize_on", "simulator") == "device":
+            per_round += int(options.get("maxiter") or 40)
+        return max(rounds, 1) * per_round
+
     def local_optimiser(
         self, cost: IsingCost, qubo: Qubo, *, reps: int, seed: int | None, max_memory: int
     ) -> Engine:
