@@ -56,6 +56,7 @@ def backends(
 ) -> None:
     """List every backend, whether it can run here, and how to enable it if not."""
     from kakehashi.backends import backend_names, get_backend
+    from kakehashi.backends.catalog import catalog_caption, catalog_row
 
     rows = []
     for name in backend_names():
@@ -70,24 +71,29 @@ def backends(
                 "available": bool(avail),
                 "reason": avail.reason,
                 "fix": avail.fix,
+                **catalog_row(name),
             }
         )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title="kakehashi backends")
-    for col in ("name", "modality", "vendor", "hardware", "available", "how to enable"):
+    table = Table(title="kakehashi backends", caption=catalog_caption())
+    for col in ("name", "modality", "technology", "price", "W", "TRL", "available"):
         table.add_column(col)
     for r in rows:
         table.add_row(
             r["name"],
             r["modality"],
-            r["vendor"],
-            r["hardware"],
+            r.get("technology", r["hardware"]),
+            r["price"],
+            "?" if r["power_watts"] is None else f"{r['power_watts']:g}",
+            str(r["trl"]),
             "[green]yes[/]" if r["available"] else "[red]no[/]",
-            "" if r["available"] else f"{r['reason']}: {r['fix']}",
         )
     console.print(table)
+    for r in rows:
+        if not r["available"]:
+            console.print(f"[red]{r['name']}[/]: {r['reason']} → {r['fix']}", soft_wrap=True)
 
 
 @app.command()

@@ -325,7 +325,7 @@ def catalog_availability(name: str, device: Any = None) -> Availability:
         return Availability(
             False,
             f"no credentials: {which} is not set",
-            f"export {creds[0]}=<your {e['vendor']} credential>",
+            f"export {creds[0]}=<your credential>",
         )
     return Availability(True)
 
@@ -526,7 +526,7 @@ def describe_price(price: dict[str, Any]) -> str:
     model = price.get("model")
     cur = price.get("currency", "USD")
     if model == "cpu-time":
-        return f"CPU time @ {cpu_rates()[0]:g} {cur}/vCPU-h"
+        return "CPU time"
     if model == "unpublished":
         return "no list price"
     parts = []
@@ -546,3 +546,33 @@ def estimate_run(backend: Any, problem: Any, **options: Any) -> Estimate:
     if callable(method):
         return method(problem, **options)
     return estimate(backend, problem, **options)
+
+
+def catalog_row(name: str) -> dict[str, Any]:
+    """The catalog facts `kakehashi backends` shows for ``name`` (empty when uncatalogued)."""
+    try:
+        e, info = entry(name), info_for(name)
+    except CatalogError:
+        return {"price": "?", "power_watts": None, "trl": None}
+    return {
+        "technology": info.technology,
+        "accepts": list(info.accepts),
+        "max_variables": info.max_variables,
+        "region": info.region,
+        "price": describe_price(e["price"]) + (" + by device" if e.get("devices") else ""),
+        "price_model": e["price"],
+        "power_watts": info.power_watts,
+        "power_source": info.power_source,
+        "trl": info.trl,
+        "extra": info.extra,
+    }
+
+
+def catalog_caption() -> str:
+    """The footnote of `kakehashi backends`: how CPU time is priced, what W means."""
+    usd, watts = cpu_rates()
+    return (
+        f"CPU time at {usd:g} USD per vCPU-hour ({CPU_PRICE_ENV}); W = power drawn while "
+        f"busy ({watts:g} W per core: {CPU_WATTS_ENV}); prices and sources in "
+        "docs/backends.md"
+    )
