@@ -4,6 +4,8 @@ Vendor SDKs are imported lazily inside each module, so this import stays cheap.
 """
 
 from kakehashi.backends import exact, reference_sa  # noqa: F401
+from kakehashi.backends import mip  # noqa: F401
+from kakehashi.backends import open_heuristics  # noqa: F401
 from kakehashi.backends import dwave  # noqa: F401
 from kakehashi.backends.qaoa import aer as qaoa_aer  # noqa: F401
 from kakehashi.backends.qaoa import braket as qaoa_braket  # noqa: F401
