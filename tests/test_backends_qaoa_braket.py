@@ -72,3 +72,11 @@ def test_aws_devices_need_an_arn_and_credentials(monkeypatch, tmp_path):
         kakehashi.solve(
             kakehashi.examples.small_maxcut(), backend="qaoa-braket", device="ionq-aria"
         )
+
+
+def test_device_qubit_limit_from_the_catalog_is_checked_before_connecting(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "unused-test-key")
+    thirty = Problem.from_arrays(linear=np.ones(30), quadratic=sp.diags([1.0] * 29, 1))
+    aria = "arn:aws:braket:us-east-1::device/qpu/ionq/Aria-1"
+    with pytest.raises(UnsupportedError, match=r"30 qubits; IonQ Aria .* at most 25"):
+        kakehashi.solve(thirty, backend="qaoa-braket", device=aria, seed=0)

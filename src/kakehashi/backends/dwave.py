@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from typing import Any
 
@@ -146,6 +147,12 @@ class _AnnealerBackend(QuboSamplerBackend):
         options.setdefault("num_reads", DEFAULT_NUM_READS)
         return estimate(self, problem, **options)
 
+    def run_child(self, child: Any, bqm: Any, seed: int | None, **params: Any) -> Any:
+        """Sample the embedded problem on the child sampler and wait for the answer."""
+        response = child.sample(bqm, **params)
+        response.resolve()
+        return response
+
     def check_size(self, problem: Problem, qubo: Any) -> None:
         # The catalog's max_variables is the clique bound (a complete graph of that size
         # always embeds); sparser problems may embed far beyond it, so the hard limit
@@ -214,8 +221,7 @@ class _AnnealerBackend(QuboSamplerBackend):
 
         # 3. sample the physical problem, 4. unembed by majority vote
         t = time.perf_counter()
-        response = child.sample(target_bqm, num_reads=int(num_reads), **qpu_params)
-        response.resolve()
+        response = self.run_child(child, target_bqm, seed, num_reads=int(num_reads), **qpu_params)
         sample_wall = time.perf_counter() - t
         unembedded = unembed_sampleset(
             response, embedding, bqm, chain_break_method=majority_vote, chain_break_fraction=True
@@ -329,6 +335,7 @@ class DWaveMockBackend(_AnnealerBackend):
     def __init__(self) -> None:
         super().__init__()
         self._mocks: dict[tuple[str, tuple[int, ...]], Any] = {}
+        self._lock = threading.Lock()
 
     def available(self) -> Availability:
         return catalog_availability(self.name)
@@ -354,10 +361,14 @@ class DWaveMockBackend(_AnnealerBackend):
                     "MockDWaveSampler topology; use ('pegasus', (16,)), ('chimera', (4, 4, 4)) "
                     f"or ('zephyr', (4, 4)) ({exc})"
                 ) from exc
-        mock = self._mocks[key]
-        # dwave-samplers takes seeds below 2^31
-        mock.substitute_kwargs = {} if seed is None else {"seed": int(seed) % (2**31 - 1)}
-        return mock
+        return self._mocks[key]
+
+    def run_child(self, child: Any, bqm: Any, seed: int | None, **params: Any) -> Any:
+        # the seed reaches the mock's substitute sampler through an attribute of the shared
+        # mock, so concurrent runs take turns (dwave-samplers takes seeds below 2^31)
+        with self._lock:
+            child.substitute_kwargs = {} if seed is None else {"seed": int(seed) % (2**31 - 1)}
+            return super().run_child(child, bqm, seed, **params)
 
 
 # ---------------------------------------------------------------------- Leap hybrid

@@ -228,6 +228,7 @@ class QAOABraketBackend(QAOABackend):
     """
 
     name = "qaoa-braket"
+    catalog_limit = True
     info = info_for("qaoa-braket")
     default_time_limit = 600.0
     default_shots = 1000

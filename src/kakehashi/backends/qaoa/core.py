@@ -26,7 +26,7 @@ from kakehashi.backends.base import QuboSamplerBackend, SampleBatch
 from kakehashi.backends.qaoa.hamiltonian import DIAGONAL_MAX_QUBITS, IsingCost, cvar
 from kakehashi.backends.qaoa.optimize import optimise_angles
 from kakehashi.compile.qubo import Qubo
-from kakehashi.errors import BudgetError, KakehashiError
+from kakehashi.errors import BudgetError, KakehashiError, UnsupportedError
 
 OPTIMISE_SHARE = 0.8  # of a sampling round's time budget; the rest is for the final sampling
 AMPLITUDE_BYTES = 16  # one complex128 amplitude
@@ -186,6 +186,24 @@ class QAOABackend(QuboSamplerBackend):
         # limits depend on the device and the simulation method: make_engines checks them
         return None
 
+    catalog_limit = False  # device targets: refuse by the catalog's qubit limit first
+
+    def check_catalog_limit(self, num_qubits: int, options: dict[str, Any]) -> None:
+        """Refuse a problem larger than the catalog's limit for the device, before any
+        connection is opened (the device's own qubit count is checked again after)."""
+        if not self.catalog_limit:
+            return
+        from kakehashi.backends.catalog import device_entry
+
+        entry = device_entry(self.name, options.get("device"))
+        limit = entry.get("max_variables")
+        if isinstance(limit, int) and num_qubits > limit:
+            raise UnsupportedError(
+                f"{self.name}: the problem compiles to {num_qubits} qubits; "
+                f"{entry.get('hardware', 'the device')} takes at most {limit} (catalog "
+                "max_variables). Reduce the problem or use a classical backend"
+            )
+
     def estimate(self, problem: Any, **options: Any) -> Any:
         """Money and energy before the run (catalog prices), counting circuit executions:
         one final sampling job per penalty round — plus one per optimiser step when
@@ -244,6 +262,7 @@ class QAOABackend(QuboSamplerBackend):
         shots = int(shots or self.default_shots)
         alpha = 1.0 if objective == "expectation" else float(cvar_alpha)
         cost = IsingCost.from_qubo(qubo)
+        self.check_catalog_limit(cost.num_qubits, options)
         optimiser, sampler = self.make_engines(cost, qubo, reps=reps, seed=seed, options=options)
         per_eval = int(eval_shots or shots)
 

@@ -199,7 +199,7 @@ class RuntimeEngine(Engine):
         optimization_level: int = 1,
         max_memory: int,
     ) -> None:
-        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
 
         super().__init__(cost, qubo, reps)
         self.name = f"ibm:{device.name}"
@@ -317,6 +317,7 @@ class QAOAIBMBackend(QAOABackend):
     """
 
     name = "qaoa-ibm"
+    catalog_limit = True
     info = info_for("qaoa-ibm")
     default_time_limit = 60.0
     target_options = ("device", "optimization_level", "max_memory")
