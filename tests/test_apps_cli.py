@@ -71,3 +71,31 @@ def test_run_with_an_unknown_instance_exits_2_with_one_line():
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 2
     assert "nowhere17" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_missing_baseline_tool_is_reported_not_fatal(monkeypatch):
+    from kakehashi.errors import BackendUnavailableError
+
+    ks = get_use_case("knapsack")
+
+    def unavailable(data, time_limit=None):
+        raise BackendUnavailableError("the baseline needs X; pip install 'kakehashi[mip]'")
+
+    monkeypatch.setattr(ks, "baseline", unavailable)
+    run = ks.run(ks.generate(8, seed=0), backend="exact")
+    assert run.validation.valid and run.baseline is None
+    assert "pip install" in run.baseline_error
+    assert "baseline   not run" in run.summary()
+
+
+def test_cvrp_without_enough_slots_is_refused_with_advice():
+    from kakehashi.apps.cvrp import CvrpData
+
+    d = CvrpData(
+        distances=[[0, 1, 1, 1, 1, 1]] + [[1] * 6 for _ in range(5)],
+        demand=[0, 2, 2, 2, 2, 2],
+        capacity=5,
+        vehicles=2,
+    )  # each truck fits 2 customers of demand 2: 4 slots for 5 customers
+    with pytest.raises(KakehashiError, match="add trucks"):
+        get_use_case("cvrp").build(d)

@@ -40,7 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
-from kakehashi.errors import InputFormatError, KakehashiError
+from kakehashi.errors import BackendUnavailableError, InputFormatError, KakehashiError
 from kakehashi.model.problem import Problem
 from kakehashi.result import Result
 
@@ -154,6 +154,8 @@ class AppRun:
     baseline: BaselineResult | None
     build_seconds: float
     sense: str
+    #: why the baseline could not run (its tool not installed), when it could not
+    baseline_error: str | None = None
 
     @property
     def gap(self) -> float | None:
@@ -174,6 +176,8 @@ class AppRun:
             f"answer     objective {self.answer.objective:.10g}  {self.answer.describe()}",
             f"check      {self.validation.describe()}",
         ]
+        if self.baseline_error:
+            lines.append(f"baseline   not run: {self.baseline_error}")
         if self.baseline is not None:
             b = self.baseline
             lines.append(
@@ -322,9 +326,13 @@ class UseCase(abc.ABC):
         )
         answer = self.decode(result, data)
         validation = self.validate(answer, data)
-        ref = None
+        ref, ref_error = None, None
         if baseline:
-            ref = self.baseline(data, time_limit=baseline_time_limit or time_limit)
+            try:
+                ref = self.baseline(data, time_limit=baseline_time_limit or time_limit)
+            except BackendUnavailableError as exc:
+                # the answer stays useful without the comparison; say why it is missing
+                ref_error = str(exc)
         return AppRun(
             use_case=self.name,
             data=data,
@@ -335,6 +343,7 @@ class UseCase(abc.ABC):
             baseline=ref,
             build_seconds=build_seconds,
             sense=self.sense,
+            baseline_error=ref_error,
         )
 
     def __repr__(self) -> str:

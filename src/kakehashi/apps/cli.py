@@ -126,6 +126,7 @@ def _run_dict(run) -> dict:
             "bound": b.bound,
             "answer": b.answer.to_dict(),
         },
+        "baseline_error": run.baseline_error,
         "gap": run.gap,
         "result": run.result.to_dict(),
     }

@@ -335,6 +335,11 @@ class Cvrp(UseCase):
         from kakehashi.model.model import Model
 
         D, K, T, N = data.distances, data.vehicles, max_stops(data), data.customers + 1
+        if K * T < data.customers:
+            raise AppDataError(
+                f"{K} trucks carry at most {T} customers each ({K * T} in all) but there are "
+                f"{data.customers} customers; no plan exists — add trucks"
+            )
         m = Model(f"cvrp-{data.name}")
         x = m.binary("x", shape=(K, T, N))
         m.minimize(
