@@ -126,11 +126,15 @@ def _fake_result(**info):
                            resources=SimpleNamespace(money=None, currency="USD"))  # fmt: skip
 
 
-def test_cloud_machine_uses_catalog_power_times_billed_time():
+def _uncatalogued(**info):
+    return SimpleNamespace(name="not-in-the-catalog", info=SimpleNamespace(**info))
+
+
+def test_cloud_machine_uses_power_times_billed_time():
     cfg = AccountingConfig(watts_per_core=10, watts_per_gb=0, pue=1.0)
     meter = Meter(use_rapl=False, wall_seconds=1.0, cpu_seconds=0.1, rss_gb=0.0)
-    qpu = SimpleNamespace(modality="quantum annealing", region="us-west", power_watts=25000.0,
-                          price_model={"per_second": 0.6, "currency": "USD"})  # fmt: skip
+    qpu = _uncatalogued(modality="quantum annealing", region="us-west", power_watts=25000.0,
+                        price_model={"per_second": 0.6, "currency": "USD"})  # fmt: skip
     acc = account_run(meter, _fake_result(billed_seconds=0.02), qpu, cfg)
     # 25 kW × 0.02 s + local client 10 W × 0.1 CPU-s
     assert acc["energy_joules"] == pytest.approx(25000 * 0.02 + 1.0)
@@ -140,10 +144,10 @@ def test_cloud_machine_uses_catalog_power_times_billed_time():
 
 
 def test_local_cpu_priced_at_cloud_rate():
-    cfg = AccountingConfig(cpu_price_per_hour=3.6, pue=1.0, watts_per_gb=0)
+    cfg = AccountingConfig(cpu_price_per_hour=3.6, pue=1.0, watts_per_gb=0, watts_per_core=10)
     meter = Meter(use_rapl=False, wall_seconds=2.0, cpu_seconds=4.0, rss_gb=1.0)
-    cpu = SimpleNamespace(modality="classical heuristic", region="local", power_watts=None,
-                          price_model={})  # fmt: skip
+    cpu = _uncatalogued(modality="classical heuristic", region="local", power_watts=None,
+                        price_model={})  # fmt: skip
     acc = account_run(meter, _fake_result(), cpu, cfg)
     assert acc["money"] == pytest.approx(4.0 / 3600 * 3.6)
     assert acc["energy_joules"] == pytest.approx(40.0)
@@ -155,3 +159,18 @@ def test_meter_measures_cpu_time():
     with Meter(use_rapl=False) as m:
         sum(i * i for i in range(200_000))
     assert m.wall_seconds > 0 and m.cpu_seconds > 0 and m.rss_gb > 0
+
+
+def test_catalog_drives_accounting_for_a_qpu_and_a_braket_device():
+    cfg = AccountingConfig(watts_per_gb=0, pue=1.0)
+    meter = Meter(use_rapl=False, wall_seconds=2.0, cpu_seconds=0.0, rss_gb=0.0)
+    qpu_result = _fake_result()
+    qpu_result.timing.vendor = {"qpu_access_time": 0.01}
+    acc = account_run(meter, qpu_result, SimpleNamespace(name="dwave-qpu"), cfg)
+    assert acc["energy_joules"] == pytest.approx(25000 * 0.01)  # catalog: 25 kW system power
+    assert acc["money"] is None and acc["money_method"].startswith("no list price")
+    braket = _fake_result(rounds=[{"shots": 100, "circuit_executions": 3}])
+    acc = account_run(meter, braket, SimpleNamespace(name="qaoa-braket"), cfg,
+                      {"device": "arn:aws:braket:us-east-1::device/qpu/ionq/Aria-1"})  # fmt: skip
+    assert acc["money"] == pytest.approx(3 * 0.30 + 100 * 0.03)  # per task + per shot
+    assert "not published" in acc["energy_method"]

@@ -1,5 +1,7 @@
 """Energy, CO2 and money per run: measured where the machine lets us, modelled (and said so)
-where it does not.
+where it does not. Prices and power draws come from the backend catalog
+(``kakehashi/backends/catalog.toml``): its price model and power model decide how each run is
+accounted.
 
 Energy, in order of preference:
 
@@ -11,28 +13,32 @@ Energy, in order of preference:
 
        E = (W_core × CPU-seconds + W_GB × resident GiB × wall-seconds) × PUE
 
-   with ``W_core`` = 10 W per core in use (an assumption: a server CPU's TDP shared over its
-   cores is 4–12 W, e.g. 280 W / 64 cores; set yours), ``W_GB`` = 0.3725 W per GiB of memory
-   (Green Algorithms) and PUE 1.58 (Uptime Institute Global Data Center Survey 2023 average).
-3. **Cloud machines** (a QPU, a remote service): the catalog's system power draw (W) × the
-   machine time the vendor bills (``billed_seconds`` reported by the backend, else its solve
-   time), plus the local client's share by the model above.
+   with ``W_core`` from the catalog's ``[defaults.cpu]`` (6.25 W: a Xeon Platinum 8480+'s
+   350 W TDP over 56 cores), ``W_GB`` = 0.3725 W per GiB of memory (Green Algorithms) and
+   PUE 1.58 (Uptime Institute Global Data Center Survey 2023 average). CPU-seconds are
+   measured (all threads, and child processes), not assumed.
+3. **Machines elsewhere** (catalog power model ``system``: a QPU, a cloud device): the
+   catalog's system power draw × the machine time the vendor bills (``qpu_access_time``,
+   ``usage_seconds`` or ``billed_seconds`` reported by the backend, else its solve time),
+   plus the local client's share by the model above. Where the catalog has no power figure
+   (``unknown``) only the local client is counted, and the report says so.
 
 CO2 = energy (kWh) × grid intensity; the default is Japan's grid — 421 g-CO2/kWh, the
 Electric Power Council for a Low Carbon Society's preliminary figure for FY2023 (April
 2023 – March 2024; 0.421 kg-CO2/kWh of electricity sold). Pass your own with
 ``AccountingConfig(grid=GridIntensity(...))`` or ``--grid-intensity``.
 
-Money: what the backend reports, else its catalog price model (per task, per shot, per
-second of billed machine time), else local CPU time priced at a cloud rate — by default
-USD 0.0446 per vCPU-hour (AWS EC2 on-demand ``c7i.large``, 2 vCPU at USD 0.08925/h,
-us-east-1, 2024).
+Money: what the backend reports, else its catalog price model — ``cpu-time`` (measured
+CPU-seconds at the catalog's cloud vCPU rate, USD 0.044625 per vCPU-hour: AWS EC2 on-demand
+``c7i.large``, us-east-1, 2024), ``usage`` (per task + per shot + per billed second) or
+``unpublished`` (unknown, said so).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import glob
+import math
 import os
 import resource
 import time
@@ -67,34 +73,64 @@ JAPAN_GRID = GridIntensity(
 )
 
 
+def _catalog_cpu_defaults() -> dict[str, Any]:
+    """The catalog's local-CPU rates and sources (with fallbacks when it cannot be read)."""
+    out = {
+        "watts_per_core": 6.25,
+        "power_source": "Intel ARK, Xeon Platinum 8480+ (TDP 350 W, 56 cores)",
+        "usd_per_vcpu_hour": 0.044625,
+        "price_source": "AWS EC2 on-demand c7i.large (2 vCPU) USD 0.08925/h, us-east-1, 2024",
+    }
+    try:
+        from kakehashi.backends.catalog import cpu_rates, load_catalog
+
+        cpu = load_catalog().get("defaults", {}).get("cpu", {})
+        out["usd_per_vcpu_hour"], out["watts_per_core"] = cpu_rates()
+        out["price_source"] = cpu.get("price_source", out["price_source"])
+        out["power_source"] = cpu.get("power_source", out["power_source"])
+    except (ImportError, KakehashiError):
+        pass
+    return out
+
+
 @dataclasses.dataclass
 class AccountingConfig:
     """The assumptions behind every energy, CO2 and money figure (recorded with each run).
 
+    ``watts_per_core`` and ``cpu_price_per_hour`` default to the backend catalog's
+    ``[defaults.cpu]`` (environment overrides included).
+
     Example:
-        >>> cfg = AccountingConfig(pue=1.2)
+        >>> cfg = AccountingConfig(watts_per_core=10.0, pue=1.2)
         >>> round(cfg.model_joules(cpu_seconds=2.0, rss_gb=1.0, wall_seconds=1.0), 3)
         24.447
     """
 
-    watts_per_core: float = 10.0
+    watts_per_core: float | None = None
     watts_per_gb: float = 0.3725
     pue: float = 1.58
     grid: GridIntensity = JAPAN_GRID
-    cpu_price_per_hour: float = 0.0446
-    cpu_price_source: str = (
-        "AWS EC2 on-demand c7i.large (2 vCPU) USD 0.08925/h, us-east-1, 2024, per vCPU-hour"
-    )
+    cpu_price_per_hour: float | None = None
+    cpu_price_source: str = ""
+    power_source: str = ""
     currency: str = "USD"
     use_rapl: bool = True
 
     def __post_init__(self) -> None:
+        cpu = _catalog_cpu_defaults()
+        if self.watts_per_core is None:
+            self.watts_per_core = float(cpu["watts_per_core"])
+            self.power_source = self.power_source or str(cpu["power_source"])
+        if self.cpu_price_per_hour is None:
+            self.cpu_price_per_hour = float(cpu["usd_per_vcpu_hour"])
+            self.cpu_price_source = self.cpu_price_source or str(cpu["price_source"])
         for name in ("watts_per_core", "watts_per_gb", "cpu_price_per_hour"):
-            if getattr(self, name) < 0:
-                raise KakehashiError(f"{name} must be ≥ 0, got {getattr(self, name)}")
-        if self.pue < 1:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise KakehashiError(f"{name} must be a number ≥ 0, got {value!r}")
+        if not self.pue >= 1:
             raise KakehashiError(f"PUE is ≥ 1 by definition, got {self.pue}; use 1.0 for none")
-        if self.grid.grams_per_kwh < 0:
+        if not self.grid.grams_per_kwh >= 0:
             raise KakehashiError("grid intensity must be ≥ 0 g-CO2/kWh")
 
     def model_joules(self, *, cpu_seconds: float, rss_gb: float, wall_seconds: float) -> float:
@@ -115,6 +151,7 @@ class AccountingConfig:
             "grid": self.grid.describe(),
             "cpu_price_per_hour": self.cpu_price_per_hour,
             "cpu_price_source": self.cpu_price_source,
+            "power_source": self.power_source,
             "currency": self.currency,
         }
 
@@ -215,16 +252,26 @@ class Meter:
 
 
 # ---------------------------------------------------------------------- per-run accounting
-_BILLED_KEYS = ("billed_seconds", "usage_seconds", "qpu_access_seconds")
+# where backends report the machine time a vendor bills, in seconds (D-Wave's QPU access
+# time, IBM's usage seconds, or an explicit billed_seconds)
+_BILLED_KEYS = ("billed_seconds", "usage_seconds", "qpu_access_time", "qpu_access_seconds")
+
+
+def _rounds(result: Any) -> list[dict[str, Any]]:
+    info = getattr(result, "info", {}) or {}
+    rounds = info.get("rounds")
+    return [r for r in rounds if isinstance(r, dict)] if isinstance(rounds, list) else []
 
 
 def billed_seconds(result: Any) -> tuple[float, str]:
     """Machine time a vendor bills for ``result``, and where the figure came from.
 
-    Backends report it as ``result.info["billed_seconds"]`` (or in ``timing.vendor``);
-    otherwise the solve time stands in for it.
+    Backends report it in ``result.info`` or ``result.timing.vendor`` (``billed_seconds``,
+    ``usage_seconds``, D-Wave's ``qpu_access_time`` in seconds); otherwise the solve time
+    stands in for it.
     """
-    for where in (getattr(result, "info", {}) or {}, getattr(result.timing, "vendor", {}) or {}):
+    vendor = getattr(result.timing, "vendor", {}) or {}
+    for where in (getattr(result, "info", {}) or {}, vendor):
         for key in _BILLED_KEYS:
             value = where.get(key)
             if isinstance(value, (int, float)) and value >= 0:
@@ -233,35 +280,47 @@ def billed_seconds(result: Any) -> tuple[float, str]:
 
 
 def shots(result: Any) -> int:
-    """Shots/reads a vendor bills per task: reported by the backend, else the sample count."""
-    info = getattr(result, "info", {}) or {}
-    for key in ("shots", "num_reads", "num_shots"):
-        value = info.get(key)
-        if isinstance(value, (int, float)) and value > 0:
-            return int(value)
-    return int(result.num_samples)
+    """Shots/reads the run used: summed over penalty rounds when the sampler reports them,
+    else the number of samples returned."""
+    total = 0
+    for where in [getattr(result, "info", {}) or {}, *_rounds(result)]:
+        for key in ("shots_used", "shots", "num_reads", "num_shots"):
+            value = where.get(key)
+            if isinstance(value, (int, float)) and value > 0:
+                total += int(value)
+                break
+    return total or int(result.num_samples)
+
+
+def tasks(result: Any) -> int:
+    """Tasks (jobs, circuit executions) the run sent: reported, else one per penalty round."""
+    rounds = _rounds(result)
+    reported = [r.get("circuit_executions") for r in rounds]
+    if reported and all(isinstance(v, int) for v in reported):
+        return max(1, sum(reported))
+    return max(1, len(rounds))
 
 
 def is_remote(info: Any) -> bool:
     """True for machines that run elsewhere and draw their own power (QPUs, cloud solvers)."""
     region = (getattr(info, "region", "local") or "local").lower()
-    modality = getattr(info, "modality", "") or ""
-    return region != "local" or modality.startswith("quantum")
+    return region != "local"
 
 
 def price(
     price_model: dict[str, Any], *, seconds: float, shots: int, tasks: int = 1
 ) -> float | None:
-    """Money for one task under a catalog price model, or ``None`` when the model is empty.
+    """Money for a run under a price model, or ``None`` when it cannot be priced.
 
-    Understands ``per_task``, ``per_shot``, ``per_second``, ``per_minute``, ``per_hour``
-    (summed when several are given), ``minimum`` (per task), or ``{"unit": ..., "price": ...}``.
+    Understands the catalog's ``usage`` fields ``per_task``, ``per_shot`` (``shots`` is the
+    total over tasks), ``per_second`` with ``min_seconds`` per task, plus ``per_minute``,
+    ``per_hour``, ``minimum`` (money per task) and ``{"unit": ..., "price": ...}``.
 
     Example:
         >>> price({"per_task": 0.3, "per_shot": 0.00035}, seconds=0.1, shots=1000)
         0.65
     """
-    if not price_model:
+    if not price_model or price_model.get("model") == "unpublished":
         return None
     model = dict(price_model)
     if "unit" in model and "price" in model:
@@ -269,12 +328,13 @@ def price(
         model[f"per_{unit}"] = model["price"]
     if str(model.get("unit", "")).lower() == "free":
         return 0.0
+    billed = max(seconds, float(model.get("min_seconds", 0.0)) * tasks)
     rates = {
         "per_task": tasks,
-        "per_shot": shots * tasks,
-        "per_second": seconds,
-        "per_minute": seconds / 60.0,
-        "per_hour": seconds / 3600.0,
+        "per_shot": shots,
+        "per_second": billed,
+        "per_minute": billed / 60.0,
+        "per_hour": billed / 3600.0,
     }
     known = [k for k in rates if isinstance(model.get(k), (int, float))]
     if not known:
@@ -286,10 +346,42 @@ def price(
     return round(total, 12)
 
 
+def backend_profile(backend: Any, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"price": ..., "power": ..., "region": ...}`` for a backend: its catalog entry
+    (the device's, when ``options`` name one), else what its ``info`` says."""
+    options = options or {}
+    name = getattr(backend, "name", None)
+    try:
+        from kakehashi.backends.catalog import device_entry
+
+        e = device_entry(name, options.get("device"))
+        return {"price": dict(e["price"]), "power": dict(e["power"]), "region": e["region"]}
+    except (ImportError, KakehashiError, KeyError, TypeError):
+        pass
+    info = getattr(backend, "info", None)
+    pm = dict(getattr(info, "price_model", {}) or {})
+    watts = getattr(info, "power_watts", None)
+    if not is_remote(info):
+        power = {"model": "cpu"}
+    elif watts is not None:
+        power = {"model": "system", "watts": watts, "source": getattr(info, "power_source", "")}
+    else:
+        power = {"model": "unknown", "source": getattr(info, "power_source", "")}
+    if not pm and not is_remote(info):
+        pm = {"model": "cpu-time"}
+    return {"price": pm, "power": power, "region": getattr(info, "region", "local")}
+
+
 def account_run(
-    meter: Meter, result: Any, backend_info: Any, cfg: AccountingConfig
+    meter: Meter,
+    result: Any,
+    backend: Any,
+    cfg: AccountingConfig,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Energy (J), CO2 (g) and money of one run, each with the method that produced it."""
+    profile = backend_profile(backend, options)
+    pm, power = profile["price"], profile["power"]
     local_j = (
         meter.rapl_joules * cfg.pue
         if meter.rapl_joules is not None
@@ -304,37 +396,37 @@ def account_run(
         f"GiB x s, x PUE {cfg.pue:g}"
     )
     seconds, billed_from = billed_seconds(result)
-    watts = getattr(backend_info, "power_watts", None)
     energy_j, method = local_j, local_method
-    if is_remote(backend_info):
-        if watts is not None:
-            energy_j = float(watts) * seconds + local_j
-            method = (
-                f"catalog power {float(watts):g} W x billed {seconds:.4g} s ({billed_from}) "
-                f"+ local client ({local_method})"
-            )
-        else:
-            method = f"remote machine's power unknown: local client only ({local_method})"
-    money, currency, money_method = None, cfg.currency, ""
+    if power.get("model") == "system" and isinstance(power.get("watts"), (int, float)):
+        energy_j = float(power["watts"]) * seconds + local_j
+        method = (
+            f"catalog power {float(power['watts']):g} W x billed {seconds:.4g} s ({billed_from}) "
+            f"+ local client ({local_method})"
+        )
+    elif power.get("model") == "unknown":
+        method = f"remote machine's power not published: local client only ({local_method})"
+    money, currency, money_method = None, str(pm.get("currency", cfg.currency)), ""
     resources = getattr(result, "resources", None)
     reported = getattr(resources, "money", None)
-    pm = dict(getattr(backend_info, "price_model", {}) or {})
     if reported is not None:
         money, currency, money_method = float(reported), resources.currency, "reported by backend"
+    elif pm.get("model") == "cpu-time":
+        money = meter.cpu_seconds / 3600.0 * cfg.cpu_price_per_hour
+        money_method = (
+            f"CPU time at {cfg.cpu_price_per_hour:g} {cfg.currency}/vCPU-hour "
+            f"({cfg.cpu_price_source})"
+        )
+    elif pm.get("model") == "unpublished":
+        money_method = f"no list price ({pm.get('source', 'the vendor publishes none')})"
     else:
-        priced = price(pm, seconds=seconds, shots=shots(result))
-        if priced is not None:
-            money = priced
-            currency = str(pm.get("currency", cfg.currency))
-            money_method = f"catalog price model ({_describe_price(pm)}) on {seconds:.4g} s billed"
-        elif not is_remote(backend_info):
-            money = meter.cpu_seconds / 3600.0 * cfg.cpu_price_per_hour
-            money_method = (
-                f"local CPU time at {cfg.cpu_price_per_hour:g} {cfg.currency}/vCPU-hour "
-                f"({cfg.cpu_price_source})"
-            )
-        else:
-            money_method = "no price model in the catalog for this remote machine"
+        n_tasks, n_shots = tasks(result), shots(result)
+        money = price(pm, seconds=seconds, shots=n_shots, tasks=n_tasks)
+        money_method = (
+            f"catalog price ({_describe_price(pm)}) on {n_tasks} task(s), {n_shots} shot(s), "
+            f"{seconds:.4g} s billed"
+            if money is not None
+            else "no usable price model in the catalog"
+        )
     return {
         "energy_joules": energy_j,
         "energy_method": method,
@@ -348,6 +440,7 @@ def account_run(
 
 
 def _describe_price(pm: dict[str, Any]) -> str:
-    parts = [f"{k}={v}" for k, v in pm.items() if k.startswith("per_") or k in ("unit", "price")]
+    keys = ("per_task", "per_shot", "per_second", "min_seconds", "unit", "price")
+    parts = [f"{k}={pm[k]}" for k in keys if k in pm]
     src = pm.get("source")
     return ", ".join(parts) + (f"; source {src}" if src else "")

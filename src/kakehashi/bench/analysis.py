@@ -139,6 +139,15 @@ def analyse(
                 + f"); e.g. {sample[:200]}"
             )
 
+    if "load_avg" in runs and runs.load_avg.notna().any() and machines:
+        cores = max(int(m.get("cores_usable") or 1) for m in machines)
+        load = float(runs.load_avg.median())
+        if load > cores:
+            warnings.append(
+                f"the machine was busy while benchmarking (median load average {load:.1f} on "
+                f"{cores} usable cores): timings include waiting for other work and are "
+                "inflated; re-run on a quiet machine for figures to publish"
+            )
     table = _per_instance(runs, seed)
     named = baseline or _strongest_classical(table)
     backends = _per_backend(table, runs)

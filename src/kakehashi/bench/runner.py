@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 import traceback
 import zlib
@@ -123,7 +124,7 @@ def _run_one(
 ) -> dict[str, Any]:
     import kakehashi
 
-    row: dict[str, Any] = {"started_at": now()}
+    row: dict[str, Any] = {"started_at": now(), "load_avg": _load_avg()}
     meter = Meter(use_rapl=cfg.use_rapl)
     try:
         with meter:
@@ -139,9 +140,11 @@ def _run_one(
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         row.update(status="error", error=tb, wall_seconds=meter.wall_seconds)
         return row
+    # a run that found nothing within its budget is a measured failure, not an error: it
+    # counts against the backend's success probability and feasibility rate
     row.update(
-        status="ok" if result.num_samples else "error",
-        error=None if result.num_samples else f"no samples ({result.status})",
+        status="ok",
+        error=None if result.num_samples else f"no solution within the budget ({result.status})",
         objective=result.objective if result.num_samples else None,
         feasible=int(result.feasible) if result.num_samples else 0,
         feasible_fraction=float(result.feasible_mask.mean()) if result.num_samples else 0.0,
@@ -156,14 +159,35 @@ def _run_one(
         rss_gb=meter.rss_gb,
         result_info_json=to_json(result.info),
     )
-    row.update(account_run(meter, result, backend.info, cfg))
+    row.update(account_run(meter, result, backend, cfg, options))
     return row
 
 
+def _load_avg() -> float | None:
+    """The machine's 1-minute load average when the run starts (other work skews timings)."""
+    try:
+        return float(os.getloadavg()[0])
+    except (OSError, AttributeError):
+        return None
+
+
 def _time_to_best(result: Any) -> float | None:
-    """When the run first held its final best objective, if the backend reports it."""
-    value = (result.info or {}).get("time_to_best")
-    return float(value) if isinstance(value, (int, float)) else None
+    """Seconds from the call until the run first held its final best answer, when known.
+
+    Engines report when they found their best (``time_to_best`` per penalty round); with a
+    single round that time plus compilation is the run's. Otherwise unknown (``None``), and
+    time-to-target curves fall back to the run's whole time.
+    """
+    info = result.info or {}
+    value = info.get("time_to_best")
+    if isinstance(value, (int, float)):
+        return float(value)
+    rounds = info.get("rounds")
+    if isinstance(rounds, list) and len(rounds) == 1 and isinstance(rounds[0], dict):
+        value = rounds[0].get("time_to_best")
+        if isinstance(value, (int, float)):
+            return float(result.timing.compile) + float(value)
+    return None
 
 
 def run_plan(

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS runs (
     objective REAL, feasible INTEGER, feasible_fraction REAL, num_samples INTEGER,
     wall_seconds REAL, compile_seconds REAL, queue_seconds REAL, solve_seconds REAL,
     total_seconds REAL, time_to_best REAL,
-    cpu_seconds REAL, rss_gb REAL, billed_seconds REAL,
+    cpu_seconds REAL, rss_gb REAL, billed_seconds REAL, load_avg REAL,
     energy_joules REAL, energy_method TEXT, co2_grams REAL, grid_g_per_kwh REAL,
     money REAL, currency TEXT, money_method TEXT,
     modality TEXT, vendor TEXT, hardware TEXT,
@@ -58,10 +58,10 @@ RUN_COLUMNS = (
     "suite", "instance", "backend", "repeat", "time_limit", "seed", "status", "error",
     "objective", "feasible", "feasible_fraction", "num_samples", "wall_seconds",
     "compile_seconds", "queue_seconds", "solve_seconds", "total_seconds", "time_to_best",
-    "cpu_seconds", "rss_gb", "billed_seconds", "energy_joules", "energy_method", "co2_grams",
-    "grid_g_per_kwh", "money", "currency", "money_method", "modality", "vendor", "hardware",
-    "params_json", "versions_json", "backend_info_json", "result_info_json", "accounting_json",
-    "machine_id", "started_at", "finished_at",
+    "cpu_seconds", "rss_gb", "billed_seconds", "load_avg", "energy_joules", "energy_method",
+    "co2_grams", "grid_g_per_kwh", "money", "currency", "money_method", "modality", "vendor",
+    "hardware", "params_json", "versions_json", "backend_info_json", "result_info_json",
+    "accounting_json", "machine_id", "started_at", "finished_at",
 )  # fmt: skip
 
 
