@@ -218,7 +218,11 @@ def test_error_misc_inputs():
     _raises(lambda: m["nope"], "no variable array 'nope'", "x")
     _raises(lambda: m.binary("bad", (2, -1)), "negative")
     _raises(lambda: np.linalg.norm(x), "does not work on kakehashi expressions")
-    _raises(lambda: x.evaluate(np.zeros(4)), "expected (5,)")  # x, and k from above
+    sq = m.binary("sq", (2, 2))
+    _raises(lambda: np.einsum("ii->i", sq), "repeated index")
+    _raises(lambda: np.einsum("...i->i", sq), "'...'")
+    _raises(lambda: np.einsum("ij,jk->ik", sq, np.ones((3, 2))), "index 'j' has size 2")
+    _raises(lambda: x.evaluate(np.zeros(4)), "expected (9,)")  # x, k and sq from above
 
 
 def test_docstring_examples_run():

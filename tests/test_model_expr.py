@@ -8,6 +8,7 @@ products of variable arrays, powers), ``model.to_problem().evaluate(X)`` and
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -296,3 +297,60 @@ def test_objective_accumulation_and_evaluate_by_name():
     flat = np.concatenate([np.ravel(vals["x"]), [vals["y"]]])
     assert float(p.evaluate(flat)["objective"][0]) == 7.0
     assert p.unflatten(flat)["x"].shape == (2, 2)
+
+
+EINSUM_CASES = [
+    "ij,jk->ik",
+    "ij->ji",
+    "ij,ij",
+    "ki,kj->ij",
+    "ij,jk,kl->il",
+    "ab,bc,ca",
+    "ij,kl->ik",
+    "ij,ab->",
+    "ij,jk->kij",
+    "ij,i->j",
+    "ij,ki,kj->",
+]
+
+
+@pytest.mark.parametrize("subscripts", EINSUM_CASES)
+def test_einsum_matches_numpy(subscripts):
+    """Operands alternate between variable arrays and constant arrays of matching sizes."""
+    rng = np.random.default_rng(len(subscripts))
+    m = Model()
+    ins = subscripts.split("->")[0].split(",")
+    size = dict(zip("ijklabc", (3, 2, 4, 2, 3, 2, 4), strict=True))
+    operands, values = [], []
+    for k, sub in enumerate(ins):
+        shape = tuple(size[c] for c in sub)
+        if k % 2 == 0 or len(ins) == 1:
+            var = m.integer(f"v{k}", shape, lower=-2, upper=2)
+            operands.append(var)
+            values.append(var)
+        else:
+            arr = rng.normal(size=shape)
+            operands.append(arr)
+            values.append(arr)
+    X = random_samples(m, rng, 1)[0]
+    V = {va.name: X[va.start : va.stop].reshape(va.shape) for va in m._arrays}
+    numeric = [V[f"v{k}"] if isinstance(v, type(operands[0])) else v for k, v in enumerate(values)]
+    want = np.einsum(subscripts, *numeric)
+    got = np.einsum(subscripts, *operands).evaluate(X)
+    assert got.shape == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_einsum_and_matmul_build_the_same_tsp():
+    n = 6
+    d = np.random.default_rng(0).random((n, n))
+    problems = []
+    for build in (
+        lambda x: ((x @ d) * x.roll(-1, axis=0)).sum(),
+        lambda x: np.einsum("ij,ki,kj->", d, x, x.roll(-1, axis=0)),
+    ):
+        m = Model()
+        x = m.binary("x", (n, n))
+        m.minimize(build(x))
+        problems.append(m.to_problem())
+    assert abs(problems[0].quadratic - problems[1].quadratic).max() < 1e-12

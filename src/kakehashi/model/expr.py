@@ -66,11 +66,14 @@ def _take(a: np.ndarray, ids: np.ndarray | None, axis: int = -1) -> np.ndarray:
 def _group_index(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sort order, counts and run starts of integer ``keys`` in ``0..size-1`` (a CSR index)."""
     counts = np.bincount(keys, minlength=size)
+    starts = np.cumsum(counts) - counts
     if keys.size < 2 or bool(np.all(keys[1:] >= keys[:-1])):
         order = np.arange(keys.size, dtype=_I64)
+    elif counts.max() <= 1:  # one term per element: a scatter, no sort
+        order = np.empty(keys.size, dtype=_I64)
+        order[starts[keys]] = np.arange(keys.size, dtype=_I64)
     else:
         order = np.argsort(keys, kind="stable")
-    starts = np.cumsum(counts) - counts
     return order, counts, starts
 
 
@@ -269,13 +272,30 @@ class Expr:
         shape = tuple(int(s) for s in shape)
         if shape == self.shape:
             return self
-        try:
-            src = np.broadcast_to(self._index_grid(), shape)
-        except ValueError:
+        old = (1,) * (len(shape) - self.ndim) + self.shape
+        if len(old) != len(shape) or any(o not in (1, s) for o, s in zip(old, shape, strict=True)):
             raise ModelError(
                 f"cannot broadcast an expression of shape {self.shape} to shape {shape}"
-            ) from None
-        return self._remap(src, shape)
+            )
+        # Each old element lands at base + every offset along the broadcast axes, so the new
+        # term lists are a repeat and an add: no sort.
+        strides = np.cumprod((1, *shape[:0:-1]))[::-1].astype(_I64)
+        base = np.zeros(old, dtype=_I64)
+        offsets = np.zeros([s if o == 1 else 1 for o, s in zip(old, shape, strict=True)], _I64)
+        for a, (o, s, st) in enumerate(zip(old, shape, strides, strict=True)):
+            axis = np.arange(s, dtype=_I64).reshape([-1 if b == a else 1 for b in range(len(old))])
+            if o == s:
+                base = base + axis * st
+            else:
+                offsets = offsets + axis * st
+        base, offsets = base.ravel(), offsets.ravel()
+        reps = offsets.size
+        terms = {}
+        for d, (e, v, c) in self.terms.items():
+            ne = (base[e][:, None] + offsets[None, :]).ravel()
+            terms[d] = (ne, np.repeat(v, reps, axis=1), np.repeat(c, reps))
+        const = np.broadcast_to(self.const, shape).copy()
+        return self._new(shape, const, terms, self._distinct, self._injective and reps == 1)
 
     def __getitem__(self, key: Any) -> Expr:
         if isinstance(key, Expr) or (
@@ -771,6 +791,10 @@ def _as_expr(model: Model, x: Any) -> Expr:
     return Expr.constant(model, x)
 
 
+def _model_of(*items: Any) -> Model:
+    return next(x._model for x in items if isinstance(x, Expr))
+
+
 def _np_concatenate(arrays, axis=0, **kw):
     arrays = list(arrays)
     model = next(a._model for a in arrays if isinstance(a, Expr))
@@ -816,7 +840,115 @@ def _np_stack(arrays, axis=0, **kw):
     return _np_concatenate(expanded, axis=ax)
 
 
+def einsum(subscripts: str, *operands: Any) -> Expr:
+    """``np.einsum`` over expressions and arrays (explicit or implicit output; no ``...``).
+
+    Constant operands are combined with numpy first; an index shared only by one expression
+    and the constants is contracted as a matrix product (``x @ d``); the rest is broadcast
+    products and sums. ``np.einsum`` calls this when an operand is an Expr.
+
+    Example:
+        >>> import numpy as np
+        >>> from kakehashi import Model
+        >>> m = Model(); x = m.binary("x", (3, 3)); d = np.arange(9.0).reshape(3, 3)
+        >>> tour = np.einsum("ij,ki,kj->", d, x, x.roll(-1, axis=0))   # Σ d_ij x[k,i] x[k+1,j]
+        >>> float(tour.evaluate(np.eye(3).ravel()))        # 0→1→2→0: d01 + d12 + d20
+        12.0
+    """
+    if not isinstance(subscripts, str):
+        raise ModelError("einsum takes a subscripts string first, e.g. einsum('ij,j->i', A, x)")
+    spec = subscripts.replace(" ", "")
+    if "." in spec:
+        raise ModelError("einsum with '...' is not supported on expressions; name every axis")
+    if "->" in spec:
+        ins_part, out = spec.split("->")
+    else:  # implicit mode: letters seen once, in alphabetical order
+        ins_part = spec
+        flat = spec.replace(",", "")
+        out = "".join(sorted(c for c in set(flat) if flat.count(c) == 1))
+    ins = ins_part.split(",")
+    if len(ins) != len(operands):
+        raise ModelError(f"einsum {subscripts!r} names {len(ins)} operands but got {len(operands)}")
+    if not any(isinstance(op, Expr) for op in operands):
+        raise ModelError("einsum over expressions needs at least one expression operand")
+    sizes: dict[str, int] = {}
+    exprs: list[tuple[str, Expr]] = []
+    arrays: list[tuple[str, np.ndarray]] = []
+    for sub, op in zip(ins, operands, strict=True):
+        op = op if isinstance(op, Expr) else np.asarray(op, dtype=np.float64)
+        if len(sub) != op.ndim:
+            raise ModelError(
+                f"einsum operand '{sub}' has {len(sub)} indices but its shape is {op.shape}"
+            )
+        if len(set(sub)) != len(sub):
+            raise ModelError(f"einsum: repeated index within '{sub}' (diagonals) is not supported")
+        for c, n in zip(sub, op.shape, strict=True):
+            if sizes.setdefault(c, n) != n:
+                raise ModelError(
+                    f"einsum index '{c}' has size {sizes[c]} in one operand and {n} in another"
+                )
+        (exprs if isinstance(op, Expr) else arrays).append((sub, op))
+    if set(out) - set(sizes) or len(set(out)) != len(out):
+        raise ModelError(f"einsum output '{out}' names unknown or repeated indices")
+
+    def needed(skip: int) -> set[str]:
+        """Letters some other expression, or the output, still needs."""
+        return set(out).union(*(set(s) for k, (s, _) in enumerate(exprs) if k != skip))
+
+    # 1. all constants → one array (numpy sums the letters nobody else needs)
+    if arrays:
+        keep = "".join(c for c in dict.fromkeys("".join(s for s, _ in arrays)) if c in needed(-1))
+        const = np.einsum(",".join(s for s, _ in arrays) + "->" + keep, *(a for _, a in arrays))
+        # 2. contract it into the first expression sharing a letter that only the two hold
+        for k, (sub, ex) in enumerate(exprs):
+            shared = [c for c in sub if c in keep]
+            contract = [c for c in shared if c not in needed(k)]
+            if contract and len(contract) == len(shared):
+                rest_e = [c for c in sub if c not in contract]
+                rest_a = [c for c in keep if c not in contract]
+                e2 = ex.transpose([sub.index(c) for c in rest_e + contract])
+                e2 = e2.reshape((*[ex.shape[sub.index(c)] for c in rest_e], -1))
+                a2 = np.transpose(const, [keep.index(c) for c in contract + rest_a])
+                a2 = a2.reshape(-1, math.prod(const.shape[keep.index(c)] for c in rest_a))
+                shape = [ex.shape[sub.index(c)] for c in rest_e]
+                shape += [const.shape[keep.index(c)] for c in rest_a]
+                exprs[k] = ("".join(rest_e + rest_a), e2._matmul_array(a2).reshape(shape))
+                arrays = []
+                break
+        else:
+            arrays = [(keep, const)]
+    # 3. sum away letters that only one expression holds
+    for k, (sub, ex) in enumerate(exprs):
+        lone = [
+            i
+            for i, c in enumerate(sub)
+            if c not in needed(k) and c not in "".join(s for s, _ in arrays)
+        ]
+        if lone:
+            exprs[k] = ("".join(c for c in sub if sub.index(c) not in lone), ex.sum(axis=lone))
+    # 4. line everything up on one axis per letter, multiply (broadcasting), sum the rest
+    letters = list(dict.fromkeys("".join(s for s, _ in exprs + arrays) + out))
+    result: Any = None
+    for sub, op in arrays + exprs:
+        perm = sorted(range(len(sub)), key=lambda a, sub=sub: letters.index(sub[a]))
+        full = tuple(op.shape[sub.index(c)] if c in sub else 1 for c in letters)
+        aligned = np.transpose(op, perm).reshape(full)  # Expr or ndarray alike
+        result = aligned if result is None else aligned * result
+    summed = tuple(i for i, c in enumerate(letters) if c not in out)
+    if summed:
+        result = result.sum(axis=summed)
+    kept = [c for c in letters if c in out]
+    if kept != list(out):
+        result = result.transpose([kept.index(c) for c in out])
+    return result
+
+
 _NUMPY_FUNCTIONS = {
+    np.einsum: einsum,
+    np.outer: lambda a, b, out=None: (
+        _as_expr(_model_of(a, b), a).ravel()[:, None]
+        * _as_expr(_model_of(a, b), b).ravel()[None, :]
+    ),
     np.sum: _np_sum,
     np.roll: lambda a, shift, axis=None: a.roll(shift, axis),
     np.transpose: lambda a, axes=None: a.transpose(axes),
