@@ -199,3 +199,12 @@ def test_compare_resumes_into_a_store_file(tmp_path):
     kakehashi.compare([p], ["exact"], repeats=2, time_limit=0.1, store=path, warmup=False)
     again = kakehashi.compare([p], ["exact"], repeats=3, time_limit=0.1, store=path, warmup=False)
     assert again.outcome.skipped_done == 2 and again.outcome.new_runs == 1
+
+
+def test_an_instance_that_fails_to_build_does_not_stop_the_benchmark():
+    broken = InstanceSpec("broken", "python", {"python": "json:loads", "params": {"s": "{"}})
+    fine = _instances()[1]
+    outcome = run_plan(BenchPlan([broken, fine], [get_backend("exact")], repeats=1, warmup=False),
+                       RunStore(":memory:"), progress=False)  # fmt: skip
+    assert outcome.new_runs == 1
+    assert "broken not run: it could not be built (JSONDecodeError" in outcome.notes[0]

@@ -139,6 +139,12 @@ def analyse(
                 + f"); e.g. {sample[:200]}"
             )
 
+    used = set(runs.machine_id.dropna().astype(int)) if "machine_id" in runs else set()
+    if len(used) > 1:
+        warnings.append(
+            f"these runs come from {len(used)} different machines; their timings, energy and "
+            "money are not comparable — keep one --out folder per machine"
+        )
     if "load_avg" in runs and runs.load_avg.notna().any() and machines:
         cores = max(int(m.get("cores_usable") or 1) for m in machines)
         load = float(runs.load_avg.median())

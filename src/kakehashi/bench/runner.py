@@ -243,8 +243,15 @@ def run_plan(
                 try:
                     problem = inst.build()
                     target, target_source = inst.target(problem)
-                except (InstanceUnavailable, KakehashiError) as exc:
+                except InstanceUnavailable as exc:
                     outcome.notes.append(f"instance {inst.name} not run: {exc}")
+                    bar.advance(len(pending))
+                    continue
+                except Exception as exc:  # a broken instance must not stop the benchmark
+                    outcome.notes.append(
+                        f"instance {inst.name} not run: it could not be built "
+                        f"({type(exc).__name__}: {exc})"
+                    )
                     bar.advance(len(pending))
                     continue
                 store.record_instance(
