@@ -487,6 +487,10 @@ class UnitCommitment(UseCase):
         blocks, linear start-up linking ``start[t] >= on[t] - on[t-1]``."""
         import highspy
 
+        # HiGHS prints a banner on C-level stdout the first time; it would corrupt --json
+        from kakehashi.backends.mip import _silence_highs_banner
+
+        _silence_highs_banner()
         t0 = time.perf_counter()
         lp = _UcMilp(data)
         h = highspy.Highs()
