@@ -248,6 +248,24 @@ def test_linearisation_preserves_the_objective_on_every_assignment():
     assert np.array_equal(lin.restore(X), spins)
 
 
+def test_bulk_row_adapter_builds_the_same_lp_as_the_stock_adapter():
+    from ommx_highs_adapter import OMMXHighsAdapter
+
+    from kakehashi.backends.mip import _bulk_rows_adapter
+    from kakehashi.model.ommx_io import to_ommx
+
+    p = random_problem(8, 2, sense="max", vtype="binary", constrained=True)
+    instance = to_ommx(linearize(p, keep_quadratic=False).problem)
+    stock = OMMXHighsAdapter(instance).solver_input.getLp()
+    bulk = _bulk_rows_adapter(OMMXHighsAdapter)(instance).solver_input.getLp()
+    assert bulk.num_row_ == stock.num_row_ > 0
+    for attr in ("row_lower_", "row_upper_", "col_cost_", "col_lower_", "col_upper_"):
+        assert np.array_equal(np.asarray(getattr(bulk, attr)), np.asarray(getattr(stock, attr)))
+    for attr in ("start_", "index_", "value_"):
+        a, b = getattr(bulk.a_matrix_, attr), getattr(stock.a_matrix_, attr)
+        assert np.array_equal(np.asarray(a), np.asarray(b)), attr
+
+
 # ---------------------------------------------------------------------- estimate, extras
 def test_estimate_uses_the_time_limit():
     est = get_backend("scip").estimate(kakehashi.examples.knapsack(8), time_limit=7)

@@ -447,7 +447,9 @@ class HighsBackend(ExactSolverBackend):
 
         _silence_highs_banner()
         try:
-            adapter = OMMXHighsAdapter(to_ommx(problem), verbose=bool(options.get("verbose")))
+            adapter = _bulk_rows_adapter(OMMXHighsAdapter)(
+                to_ommx(problem), verbose=bool(options.get("verbose"))
+            )
         except OMMXHighsAdapterError as exc:
             raise UnsupportedError(f"HiGHS cannot take this problem: {exc}") from None
         model = adapter.solver_input
@@ -497,6 +499,57 @@ class HighsBackend(ExactSolverBackend):
         if bound is not None and not np.isfinite(bound):
             bound = None
         return SolverOutcome(status, samples, bound, gap, seconds, extra, build)
+
+
+def _bulk_rows_adapter(base: type) -> type:
+    """``OMMXHighsAdapter`` with its constraint rows added in one ``addRows`` call.
+
+    The stock adapter builds a highspy expression object per row (measured: 6 s for the
+    9,267 rows of a linearised 250-variable QUBO); reading the same OMMX constraints and
+    passing them as one CSR block takes a fraction of that. Rows keep the adapter's order
+    (constraint order, constant rows checked and skipped) so its decoding is unchanged.
+    """
+    import highspy
+    from ommx.v1 import Constraint
+    from ommx_highs_adapter import OMMXHighsAdapterError
+
+    class BulkRowsHighsAdapter(base):
+        def _set_constraints(self) -> None:
+            column = {var_id: v.index for var_id, v in self.highs_vars.items()}
+            lower, upper, starts, indices, values = [], [], [], [], []
+            for constr in self.instance.constraints:
+                fn = constr.function
+                if fn.degree() >= 2:
+                    raise OMMXHighsAdapterError("HiGHS Adapter currently only supports linear")
+                terms = fn.linear_terms
+                const = fn.constant_term
+                eq = constr.equality == Constraint.EQUAL_TO_ZERO
+                if not eq and constr.equality != Constraint.LESS_THAN_OR_EQUAL_TO_ZERO:
+                    raise OMMXHighsAdapterError(f"unsupported equality {constr.equality}")
+                if not terms:
+                    if (abs(const) > 1e-10) if eq else (const > 1e-10):
+                        raise OMMXHighsAdapterError("Infeasible constant constraint")
+                    continue
+                starts.append(len(indices))
+                indices.extend(column[i] for i in terms)
+                values.extend(terms.values())
+                lower.append(-const if eq else -highspy.kHighsInf)
+                upper.append(-const)
+            if not lower:
+                return
+            status = self.model.addRows(
+                len(lower),
+                np.asarray(lower, dtype=np.float64),
+                np.asarray(upper, dtype=np.float64),
+                len(indices),
+                np.asarray(starts, dtype=np.int32),
+                np.asarray(indices, dtype=np.int32),
+                np.asarray(values, dtype=np.float64),
+            )
+            if status != highspy.HighsStatus.kOk:
+                raise OMMXHighsAdapterError(f"HiGHS refused the constraint rows: {status}")
+
+    return BulkRowsHighsAdapter
 
 
 _HIGHS_BANNER_SHOWN = False
