@@ -206,6 +206,12 @@ def test_variables_in_no_term_get_a_feasible_value(backend):
     assert r.best_sample.tolist() == [1.0, 2.0, 4.0]
 
 
+@pytest.mark.parametrize("backend", MIP)
+def test_unknown_options_are_refused(backend):
+    with pytest.raises(UnsupportedError, match="does not take the option 'num_reads'"):
+        kakehashi.solve(kakehashi.examples.knapsack(5), backend=backend, num_reads=10)
+
+
 # ---------------------------------------------------------------------- cpsat scaling
 def test_cpsat_scales_rational_coefficients_exactly():
     p = Problem.from_arrays(

@@ -112,6 +112,13 @@ def test_constrained_problem_goes_through_the_penalty_loop():
     assert r.info["slack_variables"] > 0
 
 
+@pytest.mark.parametrize("backend", ALL)
+def test_unknown_options_are_refused_with_the_accepted_ones(backend):
+    need(backend)
+    with pytest.raises(KakehashiError, match=r"does not take the option 'sweeps'.*num_reads"):
+        kakehashi.solve(kakehashi.examples.small_maxcut(), backend=backend, sweeps=10)
+
+
 # ---------------------------------------------------------------------- the batch loop
 def test_run_batches_makes_exactly_num_reads_and_keeps_the_best():
     q = Qubo(np.array([1.0, -1.0, 0.5]), np.zeros((3, 3)))

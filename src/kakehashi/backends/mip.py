@@ -252,6 +252,7 @@ class ExactSolverBackend:
     keep_quadratic = False
     product_vtype = CONTINUOUS
     versioned: tuple[str, ...] = ()
+    accepted_options: tuple[str, ...] = ("keep", "verbose")
 
     def available(self) -> Availability:
         return catalog_availability(self.name)
@@ -286,6 +287,7 @@ class ExactSolverBackend:
         """
         require_available(self)
         t0 = time.perf_counter()
+        check_options(self.name, options, self.accepted_options)
         problem.validate()
         self.check_problem(problem)
         limit = self.default_time_limit if time_limit is None else float(time_limit)
@@ -363,6 +365,25 @@ class ExactSolverBackend:
         raise NotImplementedError
 
 
+def check_options(name: str, options: dict[str, Any], accepted: tuple[str, ...]) -> None:
+    """Refuse options a backend would silently ignore (a typo must not pass unnoticed).
+
+    Example:
+        >>> check_options("highs", {"num_reads": 10}, ("threads",))
+        Traceback (most recent call last):
+        ...
+        kakehashi.errors.UnsupportedError: backend 'highs' does not take the option \
+'num_reads'; it takes mip_gap, seed, threads, time_limit
+    """
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        takes = ", ".join(sorted({*accepted, "time_limit", "seed", "mip_gap"}))
+        raise UnsupportedError(
+            f"backend {name!r} does not take the option{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(u) for u in unknown)}; it takes {takes}"
+        )
+
+
 def relative_gap(objective: float, bound: float | None) -> float | None:
     """``|objective − bound| / |objective|`` (0 when they agree to 1e-9; inf when the
     objective is 0 and the bound is not), the convention of HiGHS and Gurobi.
@@ -421,6 +442,7 @@ class HighsBackend(ExactSolverBackend):
     name = "highs"
     info = info_for("highs")
     versioned = ("highspy", "ommx-highs-adapter")
+    accepted_options = ("keep", "verbose", "threads")
 
     def check_linearized(self, lin: Linearized, problem: Problem) -> None:
         q = lin.problem.quadratic.tocoo()
@@ -670,6 +692,7 @@ class CpSatBackend(ExactSolverBackend):
     info = info_for("cpsat")
     product_vtype = INTEGER
     versioned = ("ortools",)
+    accepted_options = ("keep", "verbose", "threads", "num_workers")
 
     def check_problem(self, problem: Problem) -> None:
         cont = np.flatnonzero(problem.vtype == CONTINUOUS)

@@ -19,6 +19,7 @@ read at a time, each with its own seed.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,7 @@ from kakehashi.compile.qubo import Qubo
 from kakehashi.errors import KakehashiError
 
 DEFAULT_KEEP = 64
+_BATCH_OPTIONS = {"num_reads", "max_reads", "keep", "num_sweeps"}
 _DEADLINE_SHARE = 0.9  # size batches to end by 90 % of what is left: reads vary in cost
 _DENSE_LIMIT = 4000  # OpenJij models are built from a dense matrix up to this many variables
 
@@ -103,6 +105,29 @@ def run_batches(
     )
 
 
+def check_vendor_options(name: str, options: dict[str, Any], vendor: set[str], own: set[str]):
+    """Refuse options neither kakehashi nor the vendor's sampler takes (dimod samplers would
+    only warn and ignore them, OpenJij would fail with a bare TypeError).
+
+    Example:
+        >>> check_vendor_options("dwave-sa", {"sweeps": 10}, {"num_sweeps"}, {"keep"})
+        Traceback (most recent call last):
+        ...
+        kakehashi.errors.KakehashiError: backend 'dwave-sa' does not take the option 'sweeps'; \
+it takes keep, num_sweeps, penalty, integer_encoding, max_rounds, time_limit, seed
+    """
+    unknown = sorted(set(options) - vendor - own)
+    if unknown:
+        takes = ", ".join([*sorted(vendor | own), *_LOOP_OPTIONS])
+        raise KakehashiError(
+            f"backend {name!r} does not take the option{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(u) for u in unknown)}; it takes {takes}"
+        )
+
+
+_LOOP_OPTIONS = ("penalty", "integer_encoding", "max_rounds", "time_limit", "seed")
+
+
 def _keep_best(X: np.ndarray, qubo: Qubo, keep: int) -> tuple[np.ndarray, np.ndarray]:
     X = np.unique(X, axis=0)
     e = qubo.energies(X)
@@ -162,6 +187,9 @@ class DWaveSABackend(_OpenSampler):
         from dwave.samplers import SimulatedAnnealingSampler
 
         sampler = SimulatedAnnealingSampler()
+        check_vendor_options(
+            self.name, options, set(sampler.parameters) - {"num_reads", "seed"}, _BATCH_OPTIONS
+        )
         bqm = qubo.to_bqm()
         n = qubo.num_variables
 
@@ -214,6 +242,10 @@ class DWaveTabuBackend(_OpenSampler):
     ) -> SampleBatch:
         from dwave.samplers import TabuSampler
 
+        sampler = TabuSampler()
+        check_vendor_options(
+            self.name, options, set(sampler.parameters) - {"seed"}, {"num_reads", "timeout"}
+        )
         if not isinstance(num_reads, (int, np.integer)) or num_reads < 1:
             raise KakehashiError(f"num_reads must be a positive integer, got {num_reads!r}")
         if timeout is None:
@@ -221,7 +253,7 @@ class DWaveTabuBackend(_OpenSampler):
             timeout = max(1, int(1000.0 * _DEADLINE_SHARE * time_limit / num_reads))
         s = None if seed is None else int(np.random.SeedSequence(seed).generate_state(1)[0])
         t = time.perf_counter()
-        ss = TabuSampler().sample(
+        ss = sampler.sample(
             qubo.to_bqm(), num_reads=int(num_reads), timeout=int(timeout), seed=s, **options
         )
         elapsed = time.perf_counter() - t
@@ -265,6 +297,9 @@ class DWaveSteepestDescentBackend(_OpenSampler):
         from dwave.samplers import SteepestDescentSolver
 
         solver = SteepestDescentSolver()
+        check_vendor_options(
+            self.name, options, set(solver.parameters) - {"num_reads", "seed"}, _BATCH_OPTIONS
+        )
         bqm = qubo.to_bqm()
         n = qubo.num_variables
 
@@ -328,6 +363,8 @@ class _OpenJijBackend(_OpenSampler):
         import openjij
 
         sampler = getattr(openjij, self.sampler_class)()
+        vendor = set(inspect.signature(sampler.sample).parameters) - {"self", "bqm", "seed"}
+        check_vendor_options(self.name, options, vendor - {"num_reads"}, _BATCH_OPTIONS)
         model = openjij_model(qubo)
         n = qubo.num_variables
         sweeps = self.default_sweeps if num_sweeps is None else int(num_sweeps)
