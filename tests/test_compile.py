@@ -175,3 +175,16 @@ def test_impossible_constraint_is_named():
     )
     with pytest.raises(Exception, match=r"too_many\[0\] can never hold"):
         compile_problem(problem)
+
+
+def test_at_most_one_rows_need_no_slack():
+    # x0 + x1 <= 1 and x1 + x2 + x3 <= 1: pairwise penalties, zero exactly when satisfied
+    A = sp.csr_matrix([[1, 1, 0, 0], [0, 1, 1, 1.0]])
+    problem = Problem.from_arrays(linear=[-1.0, -1.0, -1.0, -1.0], A=A, lo=[-np.inf, 0], hi=[1, 1])
+    c = compile_problem(problem)
+    assert c.num_slack == 0 and c.at_most_one.all()
+    Z = all_bitstrings(4)
+    penalty = c.qubo.energies(Z) - problem.evaluate(Z)["objective"]
+    feasible = problem.evaluate(Z)["feasible"]
+    assert np.allclose(penalty[feasible], 0.0)
+    assert np.all(penalty[~feasible] > 0)

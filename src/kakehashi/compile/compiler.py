@@ -50,6 +50,7 @@ class Compiled:
     C: sp.csr_matrix  # (r, N) penalty rows over z = [b, aux, slack]
     t: np.ndarray  # (r,)
     row_group: np.ndarray  # (r,) index into group_names
+    at_most_one: np.ndarray  # (r,) bool: Σ x ≤ 1 rows, penalised pairwise without slack
     group_names: list[str]
     weights: np.ndarray  # (len(group_names),)
     num_encoded: int  # nb: bits that encode problem variables
@@ -72,13 +73,20 @@ class Compiled:
         h = self.obj_h.copy()
         upper = self.obj_J
         offset = self.obj_offset
-        if self.C.shape[0]:
-            w = weights[self.row_group]
-            WC = sp.diags(w) @ self.C
-            CtWC = (self.C.T @ WC).tocsr()
-            h = h - 2.0 * (WC.T @ self.t)
-            offset += float(self.t @ (w * self.t))
-            upper = upper + CtWC  # diagonal folds into h in Qubo.from_upper (b² = b)
+        w = weights[self.row_group]
+        eq = ~self.at_most_one
+        if eq.any():
+            # w (C z − t)² for rows that are equalities (inequalities carry their slack)
+            C, t, we = self.C[eq], self.t[eq], w[eq]
+            WC = sp.diags(we) @ C
+            upper = upper + (C.T @ WC).tocsr()  # diagonal folds into h (b² = b)
+            h = h - 2.0 * (WC.T @ t)
+            offset += float(t @ (we * t))
+        if self.at_most_one.any():
+            # Σx ≤ 1 over binaries: w Σ_{i<j} x_i x_j = w ((Σx)² − Σx) / 2, no slack needed
+            C, wa = self.C[self.at_most_one], w[self.at_most_one]
+            upper = upper + 0.5 * (C.T @ sp.diags(wa) @ C).tocsr()
+            h = h - 0.5 * (C.T @ wa)
         q = Qubo.from_upper(h, upper, offset)
         q.decoder = self
         return q
@@ -157,7 +165,7 @@ def compile_problem(
     const += const_extra
 
     # 3. constraints → penalty rows with slack
-    C, t, row_group, group_names, num_slack = _penalty_rows(problem, E, d, nb + num_aux)
+    C, t, row_group, amo, group_names, num_slack = _penalty_rows(problem, E, d, nb + num_aux)
     N = nb + num_aux + num_slack
     h = np.concatenate([lin_total, np.zeros(num_slack)])
     upper = sp.csr_matrix((pairs.data, (pairs.row, pairs.col)), shape=(N, N))
@@ -190,6 +198,7 @@ def compile_problem(
         C=C,
         t=t,
         row_group=row_group,
+        at_most_one=amo,
         group_names=group_names,
         weights=w,
         num_encoded=nb,
@@ -232,12 +241,14 @@ def initial_weights(
 # ---------------------------------------------------------------------- constraints
 def _penalty_rows(
     problem: Problem, E: sp.csr_matrix, d: np.ndarray, first_slack: int
-) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list[str], int]:
-    """Rows ``C z = t`` (with slack columns from ``first_slack`` on) and their groups."""
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray, list[str], int]:
+    """Rows ``C z = t`` (slack columns from ``first_slack`` on), their groups, and which
+    rows are at-most-one rows (penalised pairwise, no slack, ``t`` unused)."""
     group_names = [g.name for g in problem.constraint_groups]
     m = problem.num_constraints
     if m == 0:
-        return sp.csr_matrix((0, first_slack)), np.zeros(0), np.zeros(0, dtype=np.int64), [], 0
+        empty = np.zeros(0, dtype=np.int64)
+        return sp.csr_matrix((0, first_slack)), np.zeros(0), empty, empty.astype(bool), [], 0
     row_group = np.zeros(m, dtype=np.int64)
     for gi, g in enumerate(problem.constraint_groups):
         row_group[g.start : g.stop] = gi
@@ -261,9 +272,10 @@ def _penalty_rows(
         )
     equality = np.abs(hi_eff - lo_eff) <= 1e-9
     redundant = (lo <= act_min + 1e-9) & (hi >= act_max - 1e-9) & ~equality
+    at_most_one = _at_most_one_rows(AE, lo_eff, hi_eff) & ~equality & ~redundant
     keep = ~redundant
     # inequality rows: a·b − s = lo_eff, s ∈ [0, hi_eff − lo_eff] (log-encoded slack)
-    ineq = np.flatnonzero(keep & ~equality)
+    ineq = np.flatnonzero(keep & ~equality & ~at_most_one)
     integral = _row_is_integral(AE, lo_eff, hi_eff)
     slack_rows, slack_cols, slack_vals = [], [], []
     col = first_slack
@@ -293,7 +305,15 @@ def _penalty_rows(
         shape=(m, first_slack + num_slack),
     )
     kept = np.flatnonzero(keep)
-    return C[kept], t[kept], row_group[kept], group_names, num_slack
+    return C[kept], t[kept], row_group[kept], at_most_one[kept], group_names, num_slack
+
+
+def _at_most_one_rows(AE: sp.csr_matrix, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Rows ``Σ b ≤ 1`` over bits with coefficient 1 (lower side not binding)."""
+    rows = np.repeat(np.arange(AE.shape[0]), np.diff(AE.indptr))
+    not_unit = np.zeros(AE.shape[0], dtype=bool)
+    not_unit[rows[np.abs(AE.data - 1.0) > _INTEGRAL_TOL]] = True
+    return ~not_unit & (np.diff(AE.indptr) >= 2) & (np.abs(hi - 1.0) <= 1e-9) & (lo <= 1e-9)
 
 
 def _row_is_integral(AE: sp.csr_matrix, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
