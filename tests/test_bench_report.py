@@ -89,15 +89,23 @@ def test_report_files(comparison, tmp_path):
     assert len(runs) == 12 and "seed" in runs and "energy_method" in runs
 
 
-def test_a_comparison_without_a_classical_backend_gets_one():
+def test_a_comparison_without_a_classical_backend_gets_one(tmp_path):
     cmp = kakehashi.compare(kakehashi.examples.small_maxcut(), [FakeQuantumInspired()],
-                            repeats=1, time_limit=0.1, warmup=False)  # fmt: skip
+                            repeats=1, time_limit=0.1, warmup=False,
+                            store=tmp_path / "runs.sqlite")  # fmt: skip
     backends = set(cmp.table().backend)
     assert "fake-qi" in backends and len(backends) == 2
     added = (backends - {"fake-qi"}).pop()
     assert kakehashi.get_backend(added).info.modality.startswith("classical")
     assert cmp.baseline == added
     assert any("added as the classical baseline" in n for n in cmp.notes)
+    # the note is kept in the store, so a report written later still says so
+    from kakehashi.bench.compare import Comparison
+
+    reopened = Comparison.from_store(tmp_path)
+    assert any("added as the classical baseline" in n for n in reopened.analysis().notes)
+    page = reopened.report(tmp_path / "later.html")["html"].read_text()
+    assert "added as the classical baseline" in page
 
 
 def test_refusing_without_a_classical_baseline():

@@ -165,7 +165,9 @@ def analyse(
     if grid_g_per_kwh is not None:
         acc["grid_g_per_kwh"] = grid_g_per_kwh
         acc["grid"] = f"{grid_g_per_kwh:g} g-CO2/kWh (set for this report)"
-    return Analysis(runs, table, backends, instances, machines, warnings, named, target_gap, acc)
+    an = Analysis(runs, table, backends, instances, machines, warnings, named, target_gap, acc)
+    an.notes = store.notes()
+    return an
 
 
 def _nan(x: Any) -> float:

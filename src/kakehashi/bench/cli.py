@@ -136,7 +136,9 @@ def bench(
         f"{', '.join(f'{t:g} s' for t in plan.time_limits)}"
     )
     store = RunStore(out / "runs.sqlite")
+    store.add_notes(notes)
     outcome = run_plan(plan, store, progress=True)
+    store.add_notes(outcome.notes)
     for note in outcome.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(
@@ -149,7 +151,7 @@ def bench(
         console.print("interrupted")
         sys.exit(130)
     if report:
-        _write(store, out / "report.html", named, target_gap, None, notes + outcome.notes, s.name)
+        _write(store, out / "report.html", named, target_gap, None, s.name)
 
 
 def report(
@@ -176,16 +178,15 @@ def report(
     from kakehashi.bench.store import RunStore
 
     store = RunStore.open_existing(runs)
-    _write(store, out, baseline, target_gap, grid_intensity, [], title)
+    _write(store, out, baseline, target_gap, grid_intensity, title)
 
 
-def _write(store, out: Path, baseline, target_gap, grid, notes, title) -> None:
+def _write(store, out: Path, baseline, target_gap, grid, title) -> None:
     from kakehashi.bench.analysis import analyse
     from kakehashi.bench.report import write_report
     from kakehashi.bench.summary import summary_lines
 
     an = analyse(store, target_gap=target_gap, baseline=baseline, grid_g_per_kwh=grid)
-    an.notes = list(notes)
     paths = write_report(an, out, title=f"kakehashi benchmark: {title}" if title else None)
     console.rule("summary")
     for line in summary_lines(an):

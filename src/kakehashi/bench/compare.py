@@ -56,8 +56,7 @@ class Comparison:
                 "baseline": self.requested_baseline,
                 **overrides,
             }
-            an = analyse(self.store, **kwargs)
-            an.notes = list(self.notes) + list(self.outcome.notes)
+            an = analyse(self.store, **kwargs)  # notes come from the store
             if overrides:
                 return an
             self._analysis = an
@@ -196,7 +195,9 @@ def compare(
         warmup=warmup,
     )
     run_store = RunStore(store if store is not None else ":memory:")
+    run_store.add_notes(notes)
     outcome = run_plan(plan, run_store, progress=progress)
+    run_store.add_notes(outcome.notes)
     if outcome.interrupted:
         raise KeyboardInterrupt
     return Comparison(

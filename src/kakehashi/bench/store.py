@@ -168,7 +168,18 @@ class RunStore:
         )
         self.conn.commit()
 
+    def add_notes(self, notes: Iterable[str]) -> None:
+        """Remember notes for every later report (a backend left out, a baseline added …)."""
+        kept = self.notes()
+        kept += [n for n in notes if n not in kept]
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('notes', ?)", (json.dumps(kept),))
+        self.conn.commit()
+
     # ------------------------------------------------------------------ reading
+    def notes(self) -> list[str]:
+        row = self.conn.execute("SELECT value FROM meta WHERE key='notes'").fetchone()
+        return list(json.loads(row[0])) if row else []
+
     def done_keys(self) -> set[tuple[str, str, int, float, int]]:
         """Keys of runs that need not be redone (errors are retried)."""
         marks = ",".join("?" * len(DONE_STATUSES))

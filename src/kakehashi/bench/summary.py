@@ -155,17 +155,18 @@ def _versus(name: str, o: Any, base: str, b: Any, tb: Any) -> str:
     if len(solved):
         r = metrics.geometric_mean((solved.tts99_a / solved.tts99_b).tolist())
         speed = (
-            f"on the {len(solved)} instances both solved it was {fmt_ratio(1 / r)} faster "
+            f"on the {_n(len(solved))} both solved it was {fmt_ratio(1 / r)} faster "
             f"to the target than {base}"
             if r < 1
-            else f"on the {len(solved)} instances both solved it was {fmt_ratio(r)} slower to "
+            else f"on the {_n(len(solved))} both solved it was {fmt_ratio(r)} slower to "
             f"the target than {base}"
         )
         parts.append(speed + " (geometric mean of TTS99 ratios)")
     elif int(o.instances_solved) == 0 and int(b.instances_solved) > 0:
         parts.append(f"it never reached a target that {base} reached")
-    cost = _ratio(o.money_per_run, b.money_per_run)
-    co2 = _ratio(o.co2_g_per_run, b.co2_g_per_run)
+    # money and CO2 per run compared on the instances both ran, never across different sets
+    cost = _ratio(both.money_a.mean(), both.money_b.mean()) if len(both) else math.nan
+    co2 = _ratio(both.co2_g_a.mean(), both.co2_g_b.mean()) if len(both) else math.nan
     if not math.isnan(cost):
         parts.append(f"at {_share(cost)} the cost per run")
     if not math.isnan(co2):
@@ -178,9 +179,13 @@ def _versus(name: str, o: Any, base: str, b: Any, tb: Any) -> str:
     return ", ".join(parts) + f"; median gap {_pct(o.median_gap)}{feas}."
 
 
+def _n(k: int) -> str:
+    return "instance" if k == 1 else f"{k} instances"
+
+
 def _share(r: float) -> str:
     """``3.2×`` or ``1/1000 of`` — how a ratio reads before "the cost"."""
-    return f"{r:.3g}×" if r >= 1 else f"{fmt_ratio(r)} of"
+    return f"{r:.2g}×" if r >= 0.5 else f"{fmt_ratio(r)} of"
 
 
 def _pct(g: float) -> str:
