@@ -134,7 +134,9 @@ app.add_typer(apps_app, name="apps")
 def main() -> None:
     """Entry point: run the app, turning kakehashi errors into one line and exit status 2."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode, click returns (not raises) the exit code of an abort
+        # such as Ctrl-C inside a command: pass it on instead of exiting 0
+        code = app(standalone_mode=False)
     except KakehashiError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
         sys.exit(2)
@@ -151,6 +153,8 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":
