@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kakehashi.compile.encode import encode_variables, log_coefficients
-from kakehashi.compile.qubo import Qubo
+from kakehashi.compile.qubo import Qubo, strictly_upper
 from kakehashi.errors import ModelError, UnsupportedError
 from kakehashi.model.problem import INTEGER, SPIN, Problem
 
@@ -45,7 +45,7 @@ class Compiled:
     d: np.ndarray
     sign: float  # +1 for min, -1 for max (objective was negated)
     obj_h: np.ndarray  # objective QUBO over all z (padded with zeros for aux/slack)
-    obj_J: sp.csr_matrix  # upper-triangular pair coefficients (incl. reduction penalties)
+    obj_upper: sp.csr_matrix  # strictly upper pair coefficients (incl. reduction penalties)
     obj_offset: float
     C: sp.csr_matrix  # (r, N) penalty rows over z = [b, aux, slack]
     t: np.ndarray  # (r,)
@@ -71,7 +71,7 @@ class Compiled:
 
     def _assemble(self, weights: np.ndarray) -> Qubo:
         h = self.obj_h.copy()
-        upper = self.obj_J
+        upper = self.obj_upper
         offset = self.obj_offset
         w = weights[self.row_group]
         eq = ~self.at_most_one
@@ -79,17 +79,16 @@ class Compiled:
             # w (C z − t)² for rows that are equalities (inequalities carry their slack)
             C, t, we = self.C[eq], self.t[eq], w[eq]
             WC = sp.diags(we) @ C
-            upper = upper + (C.T @ WC).tocsr()  # diagonal folds into h (b² = b)
-            h = h - 2.0 * (WC.T @ t)
+            h_pen, upper_pen = _fold_symmetric(C.T.tocsr() @ WC)  # CSR @ CSR stays CSR
+            h = h + h_pen - 2.0 * (WC.T @ t)
+            upper = upper + upper_pen
             offset += float(t @ (we * t))
         if self.at_most_one.any():
             # Σx ≤ 1 over binaries: w Σ_{i<j} x_i x_j = w ((Σx)² − Σx) / 2, no slack needed
             C, wa = self.C[self.at_most_one], w[self.at_most_one]
-            upper = upper + 0.5 * (C.T @ sp.diags(wa) @ C).tocsr()
-            h = h - 0.5 * (C.T @ wa)
-        q = Qubo.from_upper(h, upper, offset)
-        q.decoder = self
-        return q
+            _, upper_pen = _fold_symmetric(C.T.tocsr() @ (sp.diags(wa) @ C).tocsr())
+            upper = upper + 0.5 * upper_pen
+        return Qubo(h, offset=offset, decoder=self, upper=upper.tocsr())
 
     def with_weights(self, weights: dict[str, float] | np.ndarray) -> Compiled:
         """The same compilation with other penalty weights (only the penalty part is rebuilt)."""
@@ -153,10 +152,14 @@ def compile_problem(
     # 1. objective over b
     Q = problem.quadratic * sign
     c = problem.linear * sign
-    QE = (Q @ E).tocsr()
-    lin = E.T @ (c + Q @ d + Q.T @ d)
-    const = sign * problem.constant + float(c @ d) + float(d @ (Q @ d))
-    pairs = (E.T @ QE).tocoo()
+    const = sign * problem.constant
+    if _is_identity(E, d):
+        # all variables are binaries: b = x, so the objective is already over b
+        lin, pairs = c, Q
+    else:
+        lin = E.T @ (c + Q @ d + Q.T @ d)
+        const += float(c @ d) + float(d @ (Q @ d))
+        pairs = (E.T @ (Q @ E)).tocsr()
 
     # 2. higher-order terms (binary/spin only) → pairs with auxiliaries
     extra_h, extra_pairs, const_extra, num_aux = _reduce_higher_order(problem, E, d, sign, nb)
@@ -168,10 +171,13 @@ def compile_problem(
     C, t, row_group, amo, group_names, num_slack = _penalty_rows(problem, E, d, nb + num_aux)
     N = nb + num_aux + num_slack
     h = np.concatenate([lin_total, np.zeros(num_slack)])
-    upper = sp.csr_matrix((pairs.data, (pairs.row, pairs.col)), shape=(N, N))
+    upper = _pad_square(sp.csr_matrix(pairs), N)
     if extra_pairs is not None:
         r, cc, v = extra_pairs
         upper = upper + sp.csr_matrix((v, (r, cc)), shape=(N, N))
+    # the objective in canonical form once: diagonal folded into h, pairs strictly upper
+    objective = Qubo.from_upper(h, upper)
+    h, upper = objective.h, objective.upper
     C = sp.csr_matrix(C, shape=(C.shape[0], N))
 
     # 4. automatic weights from the objective's scale
@@ -193,7 +199,7 @@ def compile_problem(
         d=d,
         sign=sign,
         obj_h=h,
-        obj_J=upper.tocsr(),
+        obj_upper=upper,
         obj_offset=const,
         C=C,
         t=t,
@@ -204,6 +210,33 @@ def compile_problem(
         num_encoded=nb,
         num_aux=num_aux,
         num_slack=num_slack,
+    )
+
+
+def _pad_square(M: sp.csr_matrix, N: int) -> sp.csr_matrix:
+    """``M`` (n × n) as the top-left block of an N × N CSR, by extending ``indptr`` only."""
+    n = M.shape[0]
+    if n == N:
+        return M
+    indptr = np.concatenate([M.indptr, np.full(N - n, M.indptr[-1], dtype=M.indptr.dtype)])
+    return sp.csr_matrix((M.data, M.indices, indptr), shape=(N, N))
+
+
+def _fold_symmetric(P: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+    """``zᵀPz`` for symmetric ``P`` as (linear diag, strictly upper pairs ``2 P_ij``)."""
+    P.sum_duplicates()
+    return P.diagonal(), 2.0 * strictly_upper(P)
+
+
+def _is_identity(E: sp.csr_matrix, d: np.ndarray) -> bool:
+    n, nb = E.shape
+    return (
+        n == nb
+        and E.nnz == n
+        and not d.any()
+        and bool(np.all(E.data == 1.0))
+        and bool(np.array_equal(E.indices, np.arange(n)))
+        and bool(np.array_equal(E.indptr, np.arange(n + 1)))
     )
 
 

@@ -12,42 +12,86 @@ row of ``J`` is a variable's neighbourhood). Flipping ``x_i`` changes the energy
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 
-@dataclasses.dataclass
 class Qubo:
-    """QUBO arrays plus whatever the compiler needs to map samples back (``decoder``)."""
+    """QUBO arrays plus whatever the compiler needs to map samples back (``decoder``).
 
-    h: np.ndarray
-    J: sp.csr_matrix
-    offset: float = 0.0
-    decoder: Any = None  # kakehashi.compile.Compiled knows how to decode; engines ignore it
+    Holds either form of the pairs and derives the other on first use: the compiler
+    produces the strictly upper triangle (``upper``, one entry per pair, as a model
+    compiler's output naturally is); engines read the symmetric ``J`` with both halves.
+    """
 
-    def __post_init__(self) -> None:
-        self.h = np.ascontiguousarray(self.h, dtype=np.float64)
-        self.J = symmetric_zero_diagonal(self.J, self.h.size)
-        self.offset = float(self.offset)
+    def __init__(
+        self,
+        h: Any,
+        J: Any = None,
+        offset: float = 0.0,
+        decoder: Any = None,
+        *,
+        upper: sp.csr_matrix | None = None,
+    ) -> None:
+        self.h = np.ascontiguousarray(h, dtype=np.float64).ravel()
+        self.offset = float(offset)
+        self.decoder = decoder  # kakehashi.compile.Compiled knows how to decode
+        if (J is None) == (upper is None):
+            raise ValueError("give a Qubo either J (symmetric) or upper (strictly upper)")
+        self._J = None if J is None else symmetric_zero_diagonal(J, self.h.size)
+        self._upper = upper
+
+    @property
+    def J(self) -> sp.csr_matrix:
+        """Symmetric, zero-diagonal CSR with sorted indices (both halves stored)."""
+        if self._J is None:
+            U = self._upper
+            self._J = (U + U.T.tocsr()).tocsr()  # canonical + canonical: nothing to re-sort
+        return self._J
+
+    @property
+    def upper(self) -> sp.csr_matrix:
+        """Strictly upper-triangular CSR: each pair's coefficient once."""
+        if self._upper is None:
+            self._upper = sp.triu(self._J, k=1, format="csr")
+        return self._upper
+
+    def __repr__(self) -> str:
+        return (
+            f"Qubo({self.num_variables} variables, {self.upper.nnz} pairs, offset={self.offset:g})"
+        )
 
     @classmethod
     def from_upper(cls, h: Any, upper: Any, offset: float = 0.0) -> Qubo:
-        """From linear terms and pair coefficients held once each (any triangle); the
+        """From linear terms and pair coefficients held once each (either triangle); the
         diagonal of ``upper`` is folded into ``h`` since ``x_i² = x_i`` for binaries."""
         h = np.asarray(h, dtype=np.float64).ravel().copy()
-        q = sp.coo_matrix(upper, shape=(h.size, h.size), dtype=np.float64)
-        diag = q.row == q.col
-        np.add.at(h, q.row[diag], q.data[diag])
-        off = ~diag
-        r, c, d = q.row[off], q.col[off], q.data[off]
-        J = sp.csr_matrix(
-            (np.concatenate([d, d]), (np.concatenate([r, c]), np.concatenate([c, r]))),
-            shape=(h.size, h.size),
-        )
-        return cls(h, J, offset)
+        n = h.size
+        U = sp.csr_matrix(upper, shape=(n, n), dtype=np.float64)
+        U.sum_duplicates()
+        rows = np.repeat(np.arange(n), np.diff(U.indptr))
+        h += np.bincount(rows[U.indices == rows], weights=U.data[U.indices == rows], minlength=n)
+        lower = U.indices < rows
+        if lower.any():
+            # entries given below the diagonal move above it (one transpose of those only)
+            L = sp.csr_matrix((U.data[lower], (rows[lower], U.indices[lower])), shape=(n, n))
+            U = (
+                sp.csr_matrix(
+                    (
+                        U.data[U.indices > rows],
+                        (rows[U.indices > rows], U.indices[U.indices > rows]),
+                    ),
+                    shape=(n, n),
+                )
+                + L.T.tocsr()
+            )
+        else:
+            U = strictly_upper(U, rows)
+        U.sum_duplicates()
+        U.eliminate_zeros()
+        return cls(h, offset=offset, upper=U)
 
     @property
     def num_variables(self) -> int:
@@ -65,7 +109,7 @@ class Qubo:
     def energies(self, X: np.ndarray) -> np.ndarray:
         """Energy of each row of a (k, n) 0/1 array."""
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        return self.offset + X @ self.h + 0.5 * np.einsum("ij,ij->i", (self.J @ X.T).T, X)
+        return self.offset + X @ self.h + np.einsum("ij,ij->i", (self.upper @ X.T).T, X)
 
     def to_ising(self) -> tuple[np.ndarray, sp.csr_matrix, float]:
         """Spin form ``(h_s, J_s, offset_s)``: ``E = offset_s + h_s·s + Σ_{i<j} J_s,ij s_i s_j``."""
@@ -85,16 +129,28 @@ class Qubo:
         return cls(h, (4 * J_s).tocsr(), off)
 
     def max_abs_coefficient(self) -> float:
-        return float(max(np.abs(self.h).max(initial=0.0), np.abs(self.J.data).max(initial=0.0)))
+        pairs = np.abs(self.upper.data).max(initial=0.0)
+        return float(max(np.abs(self.h).max(initial=0.0), pairs))
 
     def to_bqm(self):
         """As a ``dimod.BinaryQuadraticModel`` (variables are 0..n-1)."""
         import dimod
 
-        upper = sp.triu(self.J, k=1).tocoo()
+        upper = self.upper.tocoo()
         return dimod.BinaryQuadraticModel.from_numpy_vectors(
             self.h, (upper.row, upper.col, upper.data), self.offset, dimod.BINARY
         )
+
+
+def strictly_upper(M: sp.csr_matrix, rows: np.ndarray | None = None) -> sp.csr_matrix:
+    """The entries of a canonical CSR above its diagonal, without a COO round trip."""
+    n = M.shape[0]
+    if rows is None:
+        rows = np.repeat(np.arange(n), np.diff(M.indptr))
+    keep = M.indices > rows
+    indptr = np.zeros(n + 1, dtype=M.indptr.dtype)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    return sp.csr_matrix((M.data[keep], M.indices[keep], indptr), shape=M.shape)
 
 
 def symmetric_zero_diagonal(J: Any, n: int) -> sp.csr_matrix:
