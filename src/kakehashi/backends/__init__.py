@@ -4,6 +4,7 @@ Vendor SDKs are imported lazily inside each module, so this import stays cheap.
 """
 
 from kakehashi.backends import exact, reference_sa  # noqa: F401
+from kakehashi.backends import local_engines  # noqa: F401  (sa, pt, tabu, sb)
 from kakehashi.backends import mip  # noqa: F401
 from kakehashi.backends import open_heuristics  # noqa: F401
 from kakehashi.backends import dwave  # noqa: F401
