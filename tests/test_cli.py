@@ -106,3 +106,10 @@ def test_unknown_backend_exits_2(tmp_path):
     out = run("solve", str(path), "--backend", "warp-drive")
     assert out.returncode == 2
     assert "kakehashi backends" in out.stderr
+
+
+def test_max_cost_refuses_before_running(tmp_path):
+    path = write(tmp_path, "q.json", QUBO_JSON)
+    out = run("solve", str(path), "--backend", "tabu", "--time-limit", "1", "--max-cost", "1e-9")
+    assert out.returncode == 2
+    assert "max_cost" in out.stderr and "nothing was sent" in out.stderr

@@ -37,12 +37,17 @@ def solve(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
     samples: Annotated[bool, typer.Option("--samples", help="Include all samples in JSON")] = False,
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", help="Refuse the run if its estimated price exceeds this"),
+    ] = None,
 ) -> None:
     """Solve a problem file and print the best answer."""
     import kakehashi
 
     problem = kakehashi.load(file)
-    result = kakehashi.solve(problem, backend=backend, time_limit=time_limit, seed=seed)
+    extra = {} if max_cost is None else {"max_cost": max_cost}
+    result = kakehashi.solve(problem, backend=backend, time_limit=time_limit, seed=seed, **extra)
     if as_json:
         typer.echo(result.to_json(include_samples=samples))
     else:
