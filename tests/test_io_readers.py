@@ -319,7 +319,7 @@ def test_json_bracketed_labels_rebuild_arrays(tmp_path):
     [
         ("bqp50.txt", "bqp"),
         ("maxcut16.txt", "gset"),
-        ("G11.txt", "gset"),
+        ("apps/G11.gset", "gset"),
         ("example.opb", "opb"),
         ("small_mip.mps", "mps"),
         ("tiny.qplib", "qplib"),
