@@ -161,7 +161,7 @@ class Result:
             "resources": dataclasses.asdict(self.resources),
             "seed": self.seed,
             "backend_info": self.backend_info,
-            "info": _jsonable(self.info),
+            "info": jsonable(self.info),
             "versions": self.versions,
         }
         if include_samples:
@@ -210,11 +210,18 @@ class Result:
         )
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy arrays and scalars made plain Python, dict keys made strings and
+    anything else JSON cannot hold made its ``str``, ready for :func:`json.dumps`.
+
+    Example:
+        >>> jsonable({1: np.arange(2), "t": (np.float64(0.5), None)})
+        {'1': [0, 1], 't': [0.5, None]}
+    """
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):

@@ -488,9 +488,9 @@ class UnitCommitment(UseCase):
         import highspy
 
         # HiGHS prints a banner on C-level stdout the first time; it would corrupt --json
-        from kakehashi.backends.mip import _silence_highs_banner
+        from kakehashi.backends.mip import silence_highs_banner
 
-        _silence_highs_banner()
+        silence_highs_banner()
         t0 = time.perf_counter()
         lp = _UcMilp(data)
         h = highspy.Highs()

@@ -98,7 +98,7 @@ def linearize(
         >>> lin.num_products, lin.problem.quadratic.nnz, lin.problem.num_constraints
         (1, 0, 3)
     """
-    from kakehashi.model.io._affine import spin_to_binary
+    from kakehashi.model.affine import spin_to_binary
 
     prob, spin_mask = spin_to_binary(problem)
     n = prob.num_variables
@@ -467,7 +467,7 @@ class HighsBackend(ExactSolverBackend):
 
         from kakehashi.model.ommx_io import to_ommx
 
-        _silence_highs_banner()
+        silence_highs_banner()
         try:
             adapter = _bulk_rows_adapter(OMMXHighsAdapter)(
                 to_ommx(problem), verbose=bool(options.get("verbose"))
@@ -577,10 +577,16 @@ def _bulk_rows_adapter(base: type) -> type:
 _HIGHS_BANNER_SHOWN = False
 
 
-def _silence_highs_banner() -> None:
-    """HiGHS prints a banner to the C-level stdout the first time a solver object is made;
-    it would corrupt `kakehashi solve --json` output, so the first one is made with file
-    descriptor 1 pointed at /dev/null."""
+def silence_highs_banner() -> None:
+    """Make the process's first HiGHS solver object with file descriptor 1 pointed at
+    /dev/null: HiGHS prints a banner to the C-level stdout the first time, which would
+    corrupt `kakehashi solve --json` (and `apps run --json`) output. Call it before making a
+    ``highspy.Highs()`` of your own; later calls do nothing.
+
+    Example:
+        >>> silence_highs_banner()  # doctest: +SKIP
+        >>> import highspy; h = highspy.Highs()  # doctest: +SKIP
+    """
     global _HIGHS_BANNER_SHOWN
     if _HIGHS_BANNER_SHOWN:
         return

@@ -70,9 +70,9 @@ def now() -> str:
 
 
 def to_json(obj: Any) -> str:
-    from kakehashi.result import _jsonable
+    from kakehashi.result import jsonable
 
-    return json.dumps(_jsonable(obj), sort_keys=True)
+    return json.dumps(jsonable(obj), sort_keys=True)
 
 
 class RunStore:

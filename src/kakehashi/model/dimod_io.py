@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kakehashi.errors import UnsupportedError
-from kakehashi.model.io._affine import spin_to_binary
+from kakehashi.model.affine import spin_to_binary
 from kakehashi.model.io._common import mark_one_hot
 from kakehashi.model.io._layout import infer_blocks, split_label
 from kakehashi.model.problem import (

@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kakehashi.errors import InputFormatError, ModelError, UnsupportedError
-from kakehashi.model.io._affine import binary_to_spin, spin_to_binary, spins_as_binaries
+from kakehashi.model.affine import binary_to_spin, spin_to_binary, spins_as_binaries
 from kakehashi.model.io._common import mark_one_hot, rust_message
 from kakehashi.model.io._layout import element_label, infer_blocks
 from kakehashi.model.io._wire import (

@@ -133,7 +133,15 @@ def substitute_affine(
 
 def spin_to_binary(problem: Problem) -> tuple[Problem, np.ndarray]:
     """Replace every spin ``s`` by a binary ``b`` with ``s = 2b − 1``; return the mask of
-    the variables that were spins (all-False and the problem itself when there are none)."""
+    the variables that were spins (all-False and the problem itself when there are none).
+
+    Example:
+        >>> from kakehashi.model.problem import Problem
+        >>> p = Problem.from_arrays(linear=[1.0, 2.0], vtype="spin")
+        >>> q, mask = spin_to_binary(p)
+        >>> q.linear.tolist(), q.constant, mask.tolist()
+        ([2.0, 4.0], -3.0, [True, True])
+    """
     mask = problem.vtype == SPIN
     if not mask.any():
         return problem, mask
@@ -143,7 +151,14 @@ def spin_to_binary(problem: Problem) -> tuple[Problem, np.ndarray]:
 
 
 def binary_to_spin(problem: Problem, mask: np.ndarray) -> Problem:
-    """Inverse of :func:`spin_to_binary`: binaries in ``mask`` become spins, ``b = (s + 1)/2``."""
+    """Inverse of :func:`spin_to_binary`: binaries in ``mask`` become spins, ``b = (s + 1)/2``.
+
+    Example:
+        >>> from kakehashi.model.problem import Problem
+        >>> p = Problem.from_arrays(linear=[1.0, 2.0], vtype="spin")
+        >>> binary_to_spin(*spin_to_binary(p)).linear.tolist()
+        [1.0, 2.0]
+    """
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return problem
