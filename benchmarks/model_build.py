@@ -17,7 +17,8 @@ QUBO by each tool, side by side in one run:
 Every compiled QUBO is checked on a random feasible tour: its energy must equal the tour's
 length (penalties vanish on feasible points), so no tool is timed producing something else.
 
-Run (comparators are benchmark-only: ``pip install amplify pyqubo``)::
+Run (comparators are benchmark-only, in no extra: ``pip install amplify==1.7.3 pyqubo==1.5.0``;
+see benchmarks/README.md)::
 
     .venv/bin/python benchmarks/model_build.py --cities 100 --repeats 7
 """
