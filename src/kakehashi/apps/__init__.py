@@ -9,30 +9,6 @@ Example:
     True
 """
 
-from kakehashi.apps.base import (
-    Answer,
-    AppDataError,
-    AppRun,
-    BaselineResult,
-    UseCase,
-    Validation,
-    get_use_case,
-    register,
-    shipped_instance_dir,
-    use_case_names,
-    use_cases,
-)
-
-__all__ = [
-    "Answer",
-    "AppDataError",
-    "AppRun",
-    "BaselineResult",
-    "UseCase",
-    "Validation",
-    "get_use_case",
-    "register",
-    "shipped_instance_dir",
-    "use_case_names",
-    "use_cases",
-]
+# the package's public API is the contract module's, listed once in base.__all__
+from kakehashi.apps.base import *  # noqa: F403
+from kakehashi.apps.base import __all__  # noqa: F401

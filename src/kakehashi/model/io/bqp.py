@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kakehashi.model.io._common import fail, parse_numbers, read_text
-from kakehashi.model.problem import BINARY, Problem, VarArray
+from kakehashi.model.problem import Problem
 
 
 def read_bqp(path: str | Path, *, index: int = 1) -> Problem:
@@ -100,20 +100,8 @@ def _problem(path: str | Path, entries: np.ndarray, n: int, k: int, count: int) 
         (2.0 * q[off], (np.minimum(i[off], j[off]), np.maximum(i[off], j[off]))), shape=(n, n)
     )
     stem = Path(path).name.split(".")[0]
-    return Problem(
-        var_arrays=[VarArray("x", (n,), 0, BINARY)],
-        lower=np.zeros(n),
-        upper=np.ones(n),
-        vtype=np.zeros(n, dtype=np.int8),
-        constant=0.0,
-        linear=linear,
-        quadratic=quadratic,
-        higher_order={},
-        A=sp.csr_matrix((0, n)),
-        lo=np.zeros(0),
-        hi=np.zeros(0),
-        constraint_groups=[],
-        sense="max",
-        name=f"{stem}-{k}",
-        metadata={"format": "bqp", "source": str(path), "index": k, "problems_in_file": count},
+    problem = Problem.from_arrays(
+        linear=linear, quadratic=quadratic, sense="max", name=f"{stem}-{k}"
     )
+    problem.metadata = {"format": "bqp", "source": str(path), "index": k, "problems_in_file": count}
+    return problem

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kakehashi.model.io._common import fail, parse_numbers, read_text
-from kakehashi.model.problem import BINARY, Problem, VarArray
+from kakehashi.model.problem import Problem
 
 
 def read_gset(path: str | Path) -> Problem:
@@ -101,26 +101,12 @@ def maxcut_problem(
     quadratic = sp.csr_matrix(
         (-2.0 * w, (np.minimum(i, j), np.maximum(i, j))), shape=(n_nodes, n_nodes)
     )
-    return Problem(
-        var_arrays=[VarArray("x", (n_nodes,), 0, BINARY)],
-        lower=np.zeros(n_nodes),
-        upper=np.ones(n_nodes),
-        vtype=np.zeros(n_nodes, dtype=np.int8),
-        constant=0.0,
-        linear=linear,
-        quadratic=quadratic,
-        higher_order={},
-        A=sp.csr_matrix((0, n_nodes)),
-        lo=np.zeros(0),
-        hi=np.zeros(0),
-        constraint_groups=[],
-        sense="max",
-        name=name,
-        metadata={
-            "format": "gset",
-            "source": source,
-            "nodes": n_nodes,
-            "edges": len(w),
-            "objective": "cut value: total weight of edges whose ends lie on different sides",
-        },
-    )
+    problem = Problem.from_arrays(linear=linear, quadratic=quadratic, sense="max", name=name)
+    problem.metadata = {
+        "format": "gset",
+        "source": source,
+        "nodes": n_nodes,
+        "edges": len(w),
+        "objective": "cut value: total weight of edges whose ends lie on different sides",
+    }
+    return problem
