@@ -151,6 +151,30 @@ class _OpenSampler(QuboSamplerBackend):
     def available(self) -> Availability:
         return catalog_availability(self.name)
 
+    def _dimod_batches(
+        self,
+        sampler: Any,
+        qubo: Qubo,
+        *,
+        started: float,
+        options: dict[str, Any],
+        sample_kwargs: dict[str, Any] | None = None,
+        **batching: Any,
+    ) -> SampleBatch:
+        """Run a dimod sampler (``sampler.sample(bqm, num_reads=, seed=, ...)``) in batches
+        of reads through :func:`run_batches`, after refusing options it does not take."""
+        check_vendor_options(
+            self.name, options, set(sampler.parameters) - {"num_reads", "seed"}, _BATCH_OPTIONS
+        )
+        bqm = qubo.to_bqm()
+        n = qubo.num_variables
+        kwargs = {**(sample_kwargs or {}), **options}
+
+        def call(reads: int, s: int) -> np.ndarray:
+            return sampleset_to_array(sampler.sample(bqm, num_reads=reads, seed=s, **kwargs), n)
+
+        return run_batches(call, qubo, started=started, **batching)
+
 
 # ---------------------------------------------------------------------- dwave-samplers
 @register("dwave-sa")
@@ -186,26 +210,17 @@ class DWaveSABackend(_OpenSampler):
         started = time.perf_counter()
         from dwave.samplers import SimulatedAnnealingSampler
 
-        sampler = SimulatedAnnealingSampler()
-        check_vendor_options(
-            self.name, options, set(sampler.parameters) - {"num_reads", "seed"}, _BATCH_OPTIONS
-        )
-        bqm = qubo.to_bqm()
-        n = qubo.num_variables
-
-        def call(reads: int, s: int) -> np.ndarray:
-            ss = sampler.sample(bqm, num_reads=reads, num_sweeps=num_sweeps, seed=s, **options)
-            return sampleset_to_array(ss, n)
-
-        batch = run_batches(
-            call,
+        batch = self._dimod_batches(
+            SimulatedAnnealingSampler(),
             qubo,
+            started=started,
+            options=options,
+            sample_kwargs={"num_sweeps": num_sweeps},
             time_limit=time_limit,
             seed=seed,
             num_reads=num_reads,
             max_reads=max_reads,
             keep=keep,
-            started=started,
         )
         batch.info["num_sweeps"] = num_sweeps
         return batch
@@ -296,25 +311,16 @@ class DWaveSteepestDescentBackend(_OpenSampler):
         started = time.perf_counter()
         from dwave.samplers import SteepestDescentSolver
 
-        solver = SteepestDescentSolver()
-        check_vendor_options(
-            self.name, options, set(solver.parameters) - {"num_reads", "seed"}, _BATCH_OPTIONS
-        )
-        bqm = qubo.to_bqm()
-        n = qubo.num_variables
-
-        def call(reads: int, s: int) -> np.ndarray:
-            return sampleset_to_array(solver.sample(bqm, num_reads=reads, seed=s, **options), n)
-
-        return run_batches(
-            call,
+        return self._dimod_batches(
+            SteepestDescentSolver(),
             qubo,
+            started=started,
+            options=options,
             time_limit=time_limit,
             seed=seed,
             num_reads=num_reads,
             max_reads=max_reads,
             keep=keep,
-            started=started,
         )
 
 
