@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kakehashi.apps._routing import clustered_points, ortools_routes
 from kakehashi.apps.base import Answer, AppDataError, BaselineResult, UseCase, Validation, register
 from kakehashi.model.problem import Problem
 from kakehashi.result import Result
@@ -232,43 +233,15 @@ def _best_order(members: list[int], d: np.ndarray) -> list[int]:
 
 def ortools_cvrp(data: CvrpData, time_limit: float) -> tuple[list[list[int]], dict]:
     """Routes OR-Tools finds in ``time_limit`` s (capacity dimension, guided local search)."""
-    try:
-        from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-    except ImportError:
-        from kakehashi.errors import BackendUnavailableError
-
-        raise BackendUnavailableError(
-            "the CVRP baseline needs Google OR-Tools; pip install 'kakehashi[mip]'"
-        ) from None
-    d = data.distances
-    scale = 1.0 if np.all(d == np.round(d)) else 1000.0  # OR-Tools arc costs are integers
-    manager = pywrapcp.RoutingIndexManager(d.shape[0], data.vehicles, 0)
-    routing = pywrapcp.RoutingModel(manager)
-    arc = routing.RegisterTransitMatrix(np.round(d * scale).astype(np.int64).tolist())
-    routing.SetArcCostEvaluatorOfAllVehicles(arc)
-    demand = routing.RegisterUnaryTransitVector(data.demand.tolist())
-    routing.AddDimensionWithVehicleCapacity(
-        demand, 0, [data.capacity] * data.vehicles, True, "load"
+    return ortools_routes(
+        data.distances,
+        time_limit,
+        vehicles=data.vehicles,
+        demand=data.demand,
+        capacity=data.capacity,
+        problem="CVRP",
+        no_solution="OR-Tools routing found no plan within the time limit; allow more time",
     )
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    )
-    params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
-    solution = routing.SolveWithParameters(params)
-    if solution is None:
-        from kakehashi.errors import BackendError
-
-        raise BackendError("OR-Tools routing found no plan within the time limit; allow more time")
-    routes = []
-    for k in range(data.vehicles):
-        idx, route = solution.Value(routing.NextVar(routing.Start(k))), []
-        while not routing.IsEnd(idx):
-            route.append(manager.IndexToNode(idx))
-            idx = solution.Value(routing.NextVar(idx))
-        routes.append(route)
-    return routes, {"ortools_objective": solution.ObjectiveValue() / scale}
 
 
 @register
@@ -292,12 +265,11 @@ class Cvrp(UseCase):
             7
         """
         from kakehashi.apps._tsplib import distance_matrix
-        from kakehashi.apps.tsp import _clustered_points
 
         if size < 1:
             raise AppDataError(f"a CVRP needs at least one customer; got size {size}")
         rng = np.random.default_rng(seed)
-        pts = np.vstack([[500.0, 500.0], _clustered_points(int(size), rng)])
+        pts = np.vstack([[500.0, 500.0], clustered_points(int(size), rng)])
         demand = np.concatenate([[0], rng.integers(1, 11, size=size)])
         vehicles = max(2, math.ceil(size / 5))
         capacity = max(int(demand.max()), math.ceil(1.25 * demand.sum() / vehicles))

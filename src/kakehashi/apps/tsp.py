@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kakehashi.apps._routing import clustered_points, ortools_routes
 from kakehashi.apps.base import Answer, AppDataError, BaselineResult, UseCase, Validation, register
 from kakehashi.model.problem import Problem
 from kakehashi.result import Result
@@ -163,48 +164,13 @@ def held_karp(distances: np.ndarray) -> tuple[float, list[int]]:
 
 def ortools_tsp(distances: np.ndarray, time_limit: float) -> tuple[list[int], dict]:
     """Best tour OR-Tools routing finds in ``time_limit`` s (guided local search)."""
-    try:
-        from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-    except ImportError:
-        from kakehashi.errors import BackendUnavailableError
-
-        raise BackendUnavailableError(
-            "the TSP baseline needs Google OR-Tools; pip install 'kakehashi[mip]'"
-        ) from None
-    d = np.asarray(distances, dtype=np.float64)
-    scale = 1.0 if np.all(d == np.round(d)) else 1000.0  # OR-Tools arc costs are integers
-    cost = np.round(d * scale).astype(np.int64).tolist()
-    n = d.shape[0]
-    manager = pywrapcp.RoutingIndexManager(n, 1, 0)
-    routing = pywrapcp.RoutingModel(manager)
-
-    # a native matrix callback: several times more search per second than a Python one
-    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost))
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    routes, info = ortools_routes(
+        distances,
+        time_limit,
+        problem="TSP",
+        no_solution="OR-Tools routing found no tour; check the distance matrix",
     )
-    params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
-    solution = routing.SolveWithParameters(params)
-    if solution is None:
-        from kakehashi.errors import BackendError
-
-        raise BackendError("OR-Tools routing found no tour; check the distance matrix")
-    tour, idx = [], routing.Start(0)
-    while not routing.IsEnd(idx):
-        tour.append(manager.IndexToNode(idx))
-        idx = solution.Value(routing.NextVar(idx))
-    return tour, {"ortools_objective": solution.ObjectiveValue() / scale}
-
-
-def _clustered_points(n: int, rng: np.random.Generator, side: float = 1000.0) -> np.ndarray:
-    """Cities as a few towns with suburbs around them, the shape delivery areas have."""
-    towns = max(1, n // 8)
-    centres = rng.uniform(0.1 * side, 0.9 * side, size=(towns, 2))
-    which = rng.integers(0, towns, size=n)
-    pts = centres[which] + rng.normal(0.0, 0.08 * side, size=(n, 2))
-    return np.clip(pts, 0.0, side).round(1)
+    return [0, *routes[0]], info
 
 
 @register
@@ -232,7 +198,7 @@ class Tsp(UseCase):
         if size < 3:
             raise AppDataError(f"a TSP needs at least 3 cities; got size {size}")
         rng = np.random.default_rng(seed)
-        pts = _clustered_points(int(size), rng)
+        pts = clustered_points(int(size), rng)
         return TspData(
             distance_matrix(pts, "EUC_2D"),
             name=f"random{size}-s{seed}",
