@@ -18,12 +18,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from kakehashi import engines
 from kakehashi.backends.base import QuboSamplerBackend, SampleBatch, register
 from kakehashi.backends.catalog import info_for
 
@@ -48,7 +46,9 @@ _KEEP_INFO = (
 
 class _EngineBackend(QuboSamplerBackend):
     default_time_limit = 10.0
-    engine: Callable[..., engines.EngineResult]
+    #: the function of :mod:`kakehashi.engines` this backend runs; looked up when it runs, so
+    #: that `import kakehashi` does not import numba and the kernels (a quarter of a second)
+    engine_name: str
 
     def sample_qubo(
         self, qubo: Any, *, time_limit: float, seed: int | None, **options: Any
@@ -57,7 +57,10 @@ class _EngineBackend(QuboSamplerBackend):
             return SampleBatch(
                 samples=np.zeros((1, 0), dtype=np.int8), energies=np.array([qubo.offset])
             )
-        res = type(self).engine(qubo, seed=seed, time_limit=time_limit, **options)
+        from kakehashi import engines
+
+        engine = getattr(engines, self.engine_name)
+        res = engine(qubo, seed=seed, time_limit=time_limit, **options)
         info = {k: v for k, v in res.info.items() if k in _KEEP_INFO}
         info["best_energy"] = res.best_energy
         info["time_to_best"] = float(res.trace[-1, 0]) if res.trace.shape[0] else None
@@ -70,7 +73,7 @@ class SimulatedAnnealingBackend(_EngineBackend):
 
     name = "sa"
     info = info_for("sa")
-    engine = staticmethod(engines.anneal)
+    engine_name = "anneal"
 
 
 @register("pt")
@@ -79,7 +82,7 @@ class ParallelTemperingBackend(_EngineBackend):
 
     name = "pt"
     info = info_for("pt")
-    engine = staticmethod(engines.temper)
+    engine_name = "temper"
 
 
 @register("tabu")
@@ -88,7 +91,7 @@ class TabuBackend(_EngineBackend):
 
     name = "tabu"
     info = info_for("tabu")
-    engine = staticmethod(engines.tabu)
+    engine_name = "tabu"
 
 
 @register("sb")
@@ -98,4 +101,4 @@ class SimulatedBifurcationBackend(_EngineBackend):
 
     name = "sb"
     info = info_for("sb")
-    engine = staticmethod(engines.bifurcate)
+    engine_name = "bifurcate"
