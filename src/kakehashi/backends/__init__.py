@@ -3,6 +3,7 @@
 Vendor SDKs are imported lazily inside each module, so this import stays cheap.
 """
 
+# ruff: noqa: I001  (import order is registration order, the order `kakehashi backends` lists)
 from kakehashi.backends import exact, reference_sa  # noqa: F401
 from kakehashi.backends import local_engines  # noqa: F401  (sa, pt, tabu, sb)
 from kakehashi.backends import mip  # noqa: F401
