@@ -31,7 +31,7 @@ test: $(STAMP)
 # benchmark-only comparators (never kakehashi dependencies); the engines benchmark also uses
 # simulated-bifurcation when installed by hand with `pip install torch==2.13.0 simulated-bifurcation`
 bench: $(STAMP)
-	$(PY) -m pip install -q amplify pyqubo
+	$(PY) -m pip install -q amplify==1.7.3 pyqubo==1.5.0
 	$(PY) benchmarks/model_build.py --cities 100 --repeats 9 --slow-repeats 2
 	$(PY) benchmarks/engines.py --runs 3 --budget 10 --threads 2
 	$(PY) benchmarks/apps_baselines.py
