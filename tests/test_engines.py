@@ -156,3 +156,14 @@ def test_sb_gpu_path_runs_on_torch_cpu():
     res = bifurcate(q, seed=0, steps=300, num_replicas=64, device="torch-cpu")
     assert res.best_energy == pytest.approx(exhaust(q).best_energy)
     assert res.info["device"] == "torch-cpu"
+
+
+def test_timed_annealing_doubles_then_fills_the_time_left():
+    from kakehashi.engines.annealing import _next_sweeps
+
+    # 256 sweeps took 0.1 s: with 10 s left there is room for more doublings
+    assert _next_sweeps(256, 0.1, 10.0) == 512
+    # 0.5 s left: after a doubled batch (0.2 s) the next (0.4 s) would not fit, so fill the rest
+    assert _next_sweeps(256, 0.1, 0.5) == int(0.9 * 0.5 / (0.1 / 256))
+    # less time left than one batch took: a shorter batch that still finishes its schedule
+    assert _next_sweeps(256, 0.1, 0.05) < 256
