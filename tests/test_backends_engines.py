@@ -50,3 +50,15 @@ def test_same_seed_same_result_with_a_work_count(name, work):
     a = kakehashi.solve(p, backend=name, time_limit=30.0, seed=11, threads=2, **work)
     b = kakehashi.solve(p, backend=name, time_limit=30.0, seed=11, threads=2, **work)
     np.testing.assert_array_equal(a.samples, b.samples)
+
+
+def test_warm_up_happens_before_the_clock():
+    # kernel compilation is paid before the time limit's clock starts: the solve phase of a
+    # run stays within its budget even when the kernels were not compiled yet
+    backend = kakehashi.get_backend("tabu")
+    backend.warm_up()
+    assert type(backend)._warm
+    r = kakehashi.solve(
+        kakehashi.examples.random_assignment(4), backend="tabu", time_limit=0.5, seed=1
+    )
+    assert r.timing.solve < 0.5 + 1.0

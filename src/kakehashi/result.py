@@ -197,6 +197,11 @@ class Result:
             f"time       {t.total:.3f} s total (compile {t.compile:.3f}, queue {t.queue:.3f}, "
             f"solve {t.solve:.3f}, decode {t.decode:.3f})"
         )
+        if self.info.get("warm_up_seconds"):
+            lines.append(
+                f"           (total includes {self.info['warm_up_seconds']:.1f} s of one-time "
+                "kernel compilation before the time limit's clock; cached for later runs)"
+            )
         lines.append(f"samples    {self.num_samples} (feasible {self.feasible_mask.mean():.0%})")
         lines.append(f"seed       {self.seed}")
         return "\n".join(lines)
