@@ -183,8 +183,11 @@ def energy_of(h, indptr, indices, data, offset, x):
     return e
 
 
-def default_beta_range(q: QuboArrays, seed: int = 0) -> tuple[float, float]:
-    """Hot β: a typical uphill flip from a random state is accepted a quarter of the time;
+def default_beta_range(
+    q: QuboArrays, seed: int = 0, hot_acceptance: float = 0.25
+) -> tuple[float, float]:
+    """Hot β: a typical uphill flip from a random state is accepted ``hot_acceptance`` of the
+    time (default a quarter; simulated annealing starts colder, at an eighth);
     cold β: the smallest non-zero coefficient's change is accepted 0.1% of the time.
 
     (dwave-samplers heats until the *largest* possible change is accepted half the time;
@@ -192,6 +195,8 @@ def default_beta_range(q: QuboArrays, seed: int = 0) -> tuple[float, float]:
     the time, as an earlier version did, was still too hot, and ending where the smallest
     change is accepted 1% of the time too warm: on G55 in 10 s these bounds reach cut
     10291-10292 against 10286, on G22 13358 against 13354-13357.)"""
+    if not 0.0 < hot_acceptance < 1.0:
+        raise ValueError(f"hot_acceptance must be in (0, 1), got {hot_acceptance}")
     absJ = np.abs(q.data)
     nz = np.concatenate([np.abs(q.h)[q.h != 0], absJ[absJ != 0]])
     if nz.size == 0:
@@ -201,7 +206,7 @@ def default_beta_range(q: QuboArrays, seed: int = 0) -> tuple[float, float]:
     g = np.abs(q.h[None, :] + (J @ x.T).T).ravel()
     g = g[g > 1e-12 * nz.max()]
     typical = float(np.median(g)) if g.size else float(nz.max())
-    hot = float(np.log(4) / typical)
+    hot = float(np.log(1.0 / hot_acceptance) / typical)
     cold = float(np.log(1000) / nz.min())
     return min(hot, cold), max(hot, cold)
 

@@ -179,7 +179,10 @@ def anneal(
     t0 = clock()
     deadline = deadline_of(t0, time_limit)
     if beta_range is None:
-        beta_range = default_beta_range(q)
+        # hot end colder than the generic range: on G55 in 10 s (8 seeds) the cut median
+        # is 10292 (10291-10293) against 10291 (10289-10291) starting at a quarter; G22
+        # unchanged (13358)
+        beta_range = default_beta_range(q, hot_acceptance=0.125)
     tol = energy_tolerance(q)
     stop = np.zeros(1, dtype=np.int64)
     timed = time_limit is not None and num_reads is None
