@@ -129,7 +129,6 @@ def compile_problem(
     *,
     weights: dict[str, float] | float | None = None,
     integer_encoding: str = "log",
-    weight_scale: float = 1.0,
 ) -> Compiled:
     """Compile ``problem`` to a penalised :class:`Qubo` (in ``.qubo``), minimisation form.
 
@@ -182,7 +181,7 @@ def compile_problem(
 
     # 4. automatic weights from the objective's scale
     auto = initial_weights(h, upper, C, row_group, len(group_names))
-    w = auto * float(weight_scale)
+    w = auto
     if isinstance(weights, (int, float)):
         w = auto * float(weights)
     elif isinstance(weights, dict):
