@@ -32,6 +32,7 @@ from kakehashi.engines._core import (
     using_threads,
 )
 from kakehashi.engines.descent import polish_rows
+from kakehashi.engines.presolve import presolved
 
 _TRACE_CAP = 256
 # exp(-y) for y in [0, _EXP_MAX] on a grid of 1/_EXP_RES, interpolated linearly (relative error
@@ -142,6 +143,7 @@ def beta_schedule(
     raise ValueError(f"unknown schedule {schedule!r}; use 'geometric' or 'linear'")
 
 
+@presolved("sa")
 def anneal(
     qubo: Any,
     *,
@@ -156,6 +158,7 @@ def anneal(
     initial_states: np.ndarray | None = None,
     polish: bool = True,
     max_samples: int | None = None,
+    presolve: bool = True,
 ) -> Any:
     """Simulated annealing on a QUBO → :class:`~kakehashi.engines.EngineResult`.
 

@@ -36,6 +36,7 @@ from kakehashi.engines._core import (
     using_threads,
 )
 from kakehashi.engines.descent import polish_rows
+from kakehashi.engines.presolve import presolved
 
 _TRACE_CAP = 256
 
@@ -155,6 +156,7 @@ def _c0(q: QuboArrays, hs: np.ndarray, js: np.ndarray) -> float:
     return 0.5 * np.sqrt(max(q.n - 1, 1)) / norm if norm > 0 else 1.0
 
 
+@presolved("sb")
 def bifurcate(
     qubo: Any,
     *,
@@ -171,6 +173,7 @@ def bifurcate(
     threads: int | None = None,
     device: str = "cpu",
     polish: bool = True,
+    presolve: bool = True,
 ) -> Any:
     """Simulated bifurcation on a QUBO → :class:`~kakehashi.engines.EngineResult`.
 

@@ -40,6 +40,7 @@ from kakehashi.engines._core import (
     using_threads,
 )
 from kakehashi.engines.descent import polish_rows
+from kakehashi.engines.presolve import presolved
 
 _TRACE_CAP = 1024
 
@@ -327,6 +328,7 @@ def _tabu_kernel(
         rec_n[w] = nrec
 
 
+@presolved("tabu")
 def tabu(
     qubo: Any,
     *,
@@ -342,6 +344,7 @@ def tabu(
     kick: tuple[int, int] | None = None,
     restart_from_best: float = 0.5,
     polish: bool = True,
+    presolve: bool = True,
 ) -> Any:
     """Tabu search on a QUBO → :class:`~kakehashi.engines.EngineResult`.
 

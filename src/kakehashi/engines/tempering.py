@@ -35,6 +35,7 @@ from kakehashi.engines._core import (
 )
 from kakehashi.engines.annealing import _EXP_MAX, _EXP_RES, EXP_TABLE
 from kakehashi.engines.descent import polish_rows
+from kakehashi.engines.presolve import presolved
 
 _TRACE_CAP = 512
 
@@ -180,6 +181,7 @@ def _pt_kernel(
         rec_n[c] = nrec
 
 
+@presolved("pt")
 def temper(
     qubo: Any,
     *,
@@ -193,6 +195,7 @@ def temper(
     target: float | None = None,
     threads: int | None = None,
     polish: bool = True,
+    presolve: bool = True,
 ) -> Any:
     """Parallel tempering on a QUBO → :class:`~kakehashi.engines.EngineResult`.
 
