@@ -110,7 +110,8 @@ def eliminate_low_degree(qubo: Any) -> Reduction | None:
         r = rows.get(i)
         if r is None:
             a, b = q.indptr[i], q.indptr[i + 1]
-            r = {int(j): float(w) for j, w in zip(q.indices[a:b], q.data[a:b]) if w != 0.0}
+            cols, vals = q.indices[a:b], q.data[a:b]
+            r = {int(j): float(w) for j, w in zip(cols, vals, strict=True) if w != 0.0}
             rows[i] = r
         return r
 
@@ -233,4 +234,3 @@ def _run_presolved(engine: Callable[..., Any], name: str, qubo: Any, kw: dict) -
     if "elapsed" in info:
         info["elapsed"] += spent
     return finish(q, red.lift(res.samples), trace, info)
-
