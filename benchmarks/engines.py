@@ -316,6 +316,7 @@ def _dwave_tabu():
 TOOLS: dict[str, Callable[[], Callable[..., Run]]] = {
     "kakehashi-sa": lambda: _engine_run(engines.anneal, "flip_attempts"),
     "kakehashi-pt": lambda: _engine_run(engines.temper, "flip_attempts"),
+    "kakehashi-pa": lambda: _engine_run(engines.populate, "flip_attempts"),
     "kakehashi-tabu": lambda: _engine_run(engines.tabu, "moves"),
     "kakehashi-sb": lambda: _engine_run(engines.bifurcate, "replica_steps"),
     "dwave-sa": _dwave_sa,
@@ -323,8 +324,14 @@ TOOLS: dict[str, Callable[[], Callable[..., Run]]] = {
     "openjij-sa": _openjij_sa,
     "sb-package": _sb_package,
 }
-SHORT = {"sa": "kakehashi-sa", "pt": "kakehashi-pt", "tabu": "kakehashi-tabu", "sb": "kakehashi-sb"}
-OURS = ("kakehashi-sa", "kakehashi-pt", "kakehashi-tabu", "kakehashi-sb")
+SHORT = {
+    "sa": "kakehashi-sa",
+    "pt": "kakehashi-pt",
+    "pa": "kakehashi-pa",
+    "tabu": "kakehashi-tabu",
+    "sb": "kakehashi-sb",
+}
+OURS = ("kakehashi-sa", "kakehashi-pt", "kakehashi-pa", "kakehashi-tabu", "kakehashi-sb")
 THEIRS = ("dwave-sa", "dwave-tabu", "openjij-sa")
 
 

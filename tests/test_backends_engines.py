@@ -8,7 +8,7 @@ import pytest
 import kakehashi
 from kakehashi.backends import backend_names, get_backend
 
-ENGINES = ["sa", "pt", "tabu", "sb"]
+ENGINES = ["sa", "pt", "pa", "tabu", "sb"]
 
 
 def test_engine_backends_are_listed_and_available():
@@ -42,6 +42,7 @@ def test_constrained_problem_through_the_penalty_loop(name):
         ("sa", {"num_reads": 4, "num_sweeps": 200}),
         ("tabu", {"max_moves": 2000}),
         ("pt", {"max_sweeps": 200}),
+        ("pa", {"steps": 200}),
         ("sb", {"steps": 200, "num_runs": 1}),
     ],
 )

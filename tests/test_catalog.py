@@ -16,7 +16,7 @@ ISSUE_NAMES = (
     "scip highs cpsat dwave-sa dwave-tabu dwave-sd openjij-sa openjij-sqa dwave-qpu "
     "dwave-hybrid dwave-mock qaoa-aer qaoa-ibm qaoa-braket braket-local"
 ).split()
-OWN_NAMES = ["exact", "reference-sa", "sa", "pt", "tabu", "sb"]
+OWN_NAMES = ["exact", "reference-sa", "sa", "pt", "pa", "tabu", "sb"]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from kakehashi import engines
-from kakehashi.engines import anneal, bifurcate, exhaust, polish, tabu, temper
+from kakehashi.engines import anneal, bifurcate, exhaust, polish, populate, tabu, temper
 
 
 def random_qubo(n: int, density: float, seed: int, integer: bool = False):
@@ -28,6 +28,7 @@ def random_qubo(n: int, density: float, seed: int, integer: bool = False):
 RUNNERS = {
     "sa": lambda q, **kw: anneal(q, num_reads=8, num_sweeps=300, **kw),
     "pt": lambda q, **kw: temper(q, num_replicas=8, max_sweeps=400, **kw),
+    "pa": lambda q, **kw: populate(q, population=16, steps=200, **kw),
     "tabu": lambda q, **kw: tabu(q, max_moves=3000, **kw),
     "sb": lambda q, **kw: bifurcate(q, steps=300, num_replicas=16, **kw),
     "sb-ballistic": lambda q, **kw: bifurcate(q, variant="ballistic", steps=300, **kw),
@@ -74,15 +75,24 @@ def test_annealing_samples_do_not_depend_on_thread_count():
     np.testing.assert_array_equal(a.samples, b.samples)
 
 
+def test_population_annealing_does_not_depend_on_thread_count():
+    q = random_qubo(40, 0.15, 12)
+    a = populate(q, population=12, steps=150, seed=5, threads=1)
+    b = populate(q, population=12, steps=150, seed=5, threads=2)
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert a.info["steps"] == 150 and a.samples.shape == (13, 40)  # best + population
+
+
 @pytest.mark.parametrize(
     "run",
     [
         lambda q, **kw: anneal(q, **kw),
         lambda q, **kw: temper(q, **kw),
+        lambda q, **kw: populate(q, **kw),
         lambda q, **kw: tabu(q, **kw),
         lambda q, **kw: bifurcate(q, steps=200_000, **kw),
     ],
-    ids=["sa", "pt", "tabu", "sb"],
+    ids=["sa", "pt", "pa", "tabu", "sb"],
 )
 def test_time_limit_is_respected(run):
     # a frustrated random problem with no target: only the clock can stop these runs
@@ -100,10 +110,11 @@ def test_time_limit_is_respected(run):
     [
         lambda q, **kw: anneal(q, **kw),
         lambda q, **kw: temper(q, **kw),
+        lambda q, **kw: populate(q, **kw),
         lambda q, **kw: tabu(q, **kw),
         lambda q, **kw: bifurcate(q, **kw),
     ],
-    ids=["sa", "pt", "tabu", "sb"],
+    ids=["sa", "pt", "pa", "tabu", "sb"],
 )
 def test_target_energy_stops_the_run(run):
     q = random_qubo(20, 0.3, 5)

@@ -14,6 +14,7 @@ from kakehashi import ocean
 SAMPLERS = [
     ocean.SimulatedAnnealingSampler,
     ocean.ParallelTemperingSampler,
+    ocean.PopulationAnnealingSampler,
     ocean.TabuSampler,
     ocean.SimulatedBifurcationSampler,
     ocean.SteepestDescentSampler,

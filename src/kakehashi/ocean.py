@@ -36,6 +36,7 @@ from kakehashi import engines
 
 __all__ = [
     "ParallelTemperingSampler",
+    "PopulationAnnealingSampler",
     "SimulatedAnnealingSampler",
     "SimulatedBifurcationSampler",
     "SteepestDescentSampler",
@@ -195,6 +196,50 @@ class ParallelTemperingSampler(_EngineSampler):
             num_chains=num_reads or 1,
             num_replicas=num_replicas,
             max_sweeps=num_sweeps,
+            beta_range=beta_range,
+            seed=seed,
+            time_limit=time_limit,
+            target=_target_in_binary(target),
+            threads=threads,
+        )
+
+
+class PopulationAnnealingSampler(_EngineSampler):
+    """Population annealing (:func:`kakehashi.engines.populate`): the best state seen and the
+    final population (``population`` copies, ``num_sweeps`` temperature steps)."""
+
+    _engine_name = "pa"
+    _parameters: ClassVar[dict[str, list[str]]] = {
+        "population": [],
+        "num_sweeps": [],
+        "sweeps_per_step": [],
+        "beta_range": [],
+        "seed": [],
+        "time_limit": [],
+        "target": [],
+        "threads": [],
+    }
+
+    def _run(
+        self,
+        q,
+        order,
+        bqm,
+        *,
+        population=50,
+        num_sweeps=None,
+        sweeps_per_step=2,
+        beta_range=None,
+        seed=None,
+        time_limit=None,
+        target=None,
+        threads=None,
+    ):
+        return engines.populate(
+            q,
+            population=population,
+            steps=num_sweeps,
+            sweeps_per_step=sweeps_per_step,
             beta_range=beta_range,
             seed=seed,
             time_limit=time_limit,

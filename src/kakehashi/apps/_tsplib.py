@@ -91,7 +91,7 @@ def read_tsplib(path: str | Path) -> TsplibFile:
         >>> f.name, f.edge_weight_type, int(f.distances[0, 1])
         ('burma14', 'GEO', 153)
     """
-    from kakehashi.model.io._common import read_text
+    from kakehashi.model.io.readers_common import read_text
 
     text = read_text(path)
     spec: dict[str, str] = {}

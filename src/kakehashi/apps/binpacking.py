@@ -163,7 +163,7 @@ def read_bpp(path: str | Path) -> BinPackingData:
         >>> read_bpp(f).sizes.tolist()
         [4, 5, 6]
     """
-    from kakehashi.model.io._common import fail, parse_numbers, read_text
+    from kakehashi.model.io.readers_common import fail, parse_numbers, read_text
 
     nums = parse_numbers(read_text(path), path, "a bin-packing file")
     if nums.size < 3 or nums[0] != int(nums[0]):

@@ -217,7 +217,7 @@ def read_qaplib(path: str | Path) -> QapData:
         >>> read_qaplib(shipped_instance_dir() / "nug12.dat").n
         12
     """
-    from kakehashi.model.io._common import fail, parse_numbers, read_text
+    from kakehashi.model.io.readers_common import fail, parse_numbers, read_text
 
     nums = parse_numbers(read_text(path), path, "a QAPLIB file")
     if nums.size == 0 or nums[0] != int(nums[0]) or nums[0] < 2:

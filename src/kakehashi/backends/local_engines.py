@@ -41,6 +41,7 @@ _KEEP_INFO = (
     "num_replicas",
     "runs",
     "swaps",
+    "population",
 )
 
 
@@ -101,6 +102,15 @@ class ParallelTemperingBackend(_EngineBackend):
     name = "pt"
     info = info_for("pt")
     engine_name = "temper"
+
+
+@register("pa")
+class PopulationAnnealingBackend(_EngineBackend):
+    """Population annealing (:func:`kakehashi.engines.populate`)."""
+
+    name = "pa"
+    info = info_for("pa")
+    engine_name = "populate"
 
 
 @register("tabu")

@@ -13,6 +13,7 @@ when the run ends by its work count rather than by the clock), ``time_limit`` in
 =============  =====================================================================
 ``anneal``     simulated annealing, many reads in parallel
 ``temper``     parallel tempering with an adaptive temperature ladder
+``populate``   population annealing: a population of anneals resampled as it cools
 ``tabu``       tabu search with adaptive tenure and perturbation restarts
 ``bifurcate``  simulated bifurcation (discrete / ballistic), CPU or GPU (PyTorch)
 ``polish``     steepest descent to a 1-flip local minimum
@@ -40,6 +41,7 @@ from kakehashi.engines.annealing import anneal, beta_schedule
 from kakehashi.engines.bifurcation import bifurcate, gpu_available
 from kakehashi.engines.descent import polish
 from kakehashi.engines.exhaustive import exhaust
+from kakehashi.engines.population import populate
 from kakehashi.engines.tabu import tabu
 from kakehashi.engines.tempering import temper
 
@@ -56,6 +58,7 @@ __all__ = [
     "exhaust",
     "gpu_available",
     "polish",
+    "populate",
     "tabu",
     "temper",
 ]

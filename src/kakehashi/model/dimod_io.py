@@ -32,8 +32,8 @@ import scipy.sparse as sp
 
 from kakehashi.errors import UnsupportedError
 from kakehashi.model.affine import spin_to_binary
-from kakehashi.model.io._common import mark_one_hot
 from kakehashi.model.io._layout import infer_blocks, split_label
+from kakehashi.model.io.readers_common import mark_one_hot
 from kakehashi.model.problem import (
     BINARY,
     CONTINUOUS,

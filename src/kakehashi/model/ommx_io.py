@@ -33,7 +33,6 @@ import scipy.sparse as sp
 
 from kakehashi.errors import InputFormatError, ModelError, UnsupportedError
 from kakehashi.model.affine import binary_to_spin, spin_to_binary, spins_as_binaries
-from kakehashi.model.io._common import mark_one_hot, rust_message
 from kakehashi.model.io._layout import element_label, infer_blocks
 from kakehashi.model.io._wire import (
     decode_varints,
@@ -42,6 +41,7 @@ from kakehashi.model.io._wire import (
     packed_field,
     read_fields,
 )
+from kakehashi.model.io.readers_common import mark_one_hot, rust_message
 from kakehashi.model.problem import (
     BINARY,
     CONTINUOUS,

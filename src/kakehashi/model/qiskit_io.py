@@ -15,8 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from kakehashi.errors import BackendUnavailableError, UnsupportedError
-from kakehashi.model.io._common import mark_one_hot
 from kakehashi.model.io._layout import infer_blocks, split_label
+from kakehashi.model.io.readers_common import mark_one_hot
 from kakehashi.model.problem import (
     BINARY,
     CONTINUOUS,

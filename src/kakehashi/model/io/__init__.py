@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from kakehashi.errors import InputFormatError, UnsupportedError
-from kakehashi.model.io._common import read_bytes, require_file
 from kakehashi.model.io.bqp import read_bqp
 from kakehashi.model.io.gset import read_gset
 from kakehashi.model.io.mps import read_mps, write_mps
@@ -39,6 +38,7 @@ from kakehashi.model.io.qubo_json import (
     read_json,
     write_json,
 )
+from kakehashi.model.io.readers_common import read_bytes, require_file
 from kakehashi.model.problem import Problem
 
 __all__ = [

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from kakehashi.model.io._common import fail, parse_numbers, read_text
+from kakehashi.model.io.readers_common import fail, parse_numbers, read_text
 from kakehashi.model.problem import Problem
 
 

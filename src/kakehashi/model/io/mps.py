@@ -12,7 +12,13 @@ import re
 from pathlib import Path
 
 from kakehashi.errors import UnsupportedError
-from kakehashi.model.io._common import fail, ommx_errors, read_bytes, require_file, rust_message
+from kakehashi.model.io.readers_common import (
+    fail,
+    ommx_errors,
+    read_bytes,
+    require_file,
+    rust_message,
+)
 from kakehashi.model.problem import Problem
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kakehashi.model.io._common import fail, ommx_errors, read_bytes, require_file, rust_message
+from kakehashi.model.io.readers_common import (
+    fail,
+    ommx_errors,
+    read_bytes,
+    require_file,
+    rust_message,
+)
 from kakehashi.model.problem import Problem
 
 

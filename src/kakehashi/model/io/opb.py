@@ -31,8 +31,8 @@ import scipy.sparse as sp
 
 from kakehashi.errors import UnsupportedError
 from kakehashi.model.affine import expand_monomials
-from kakehashi.model.io._common import fail, mark_one_hot, read_text
 from kakehashi.model.io._layout import infer_blocks, split_label
+from kakehashi.model.io.readers_common import fail, mark_one_hot, read_text
 from kakehashi.model.problem import BINARY, ConstraintGroup, Problem, VarArray
 
 _COMMENT = re.compile(r"(?m)^[ \t]*\*.*$")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kakehashi.model.io._common import fail, ommx_errors, require_file, rust_message
+from kakehashi.model.io.readers_common import fail, ommx_errors, require_file, rust_message
 from kakehashi.model.problem import Problem
 
 

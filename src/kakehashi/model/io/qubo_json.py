@@ -34,8 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from kakehashi.errors import InputFormatError, UnsupportedError
-from kakehashi.model.io._common import read_text
 from kakehashi.model.io._layout import infer_blocks, split_label
+from kakehashi.model.io.readers_common import read_text
 from kakehashi.model.problem import BINARY, SPIN, Problem, VarArray
 
 KEYS = ("vartype", "linear", "quadratic", "offset", "sense", "variables", "name")

@@ -1,4 +1,5 @@
-"""Shared helpers for readers: file access, clear errors, fast number parsing, one-hot marks."""
+"""Helpers for anyone writing a reader — the file readers here and the use-case readers in
+``kakehashi.apps``: file access, clear errors, fast number parsing, one-hot marks."""
 
 from __future__ import annotations
 
