@@ -223,8 +223,9 @@ def _dwave_sa(num_reads: int = 1, num_sweeps: int = 4000):
     sampler = SimulatedAnnealingSampler()
 
     def call(inst: Instance, seed: int, left: float) -> tuple[float, float]:
+        # dwave-samplers rejects seeds of 2**31 and above (its message says 2**32 - 1)
         ss = sampler.sample(
-            inst.dimod(), num_reads=num_reads, num_sweeps=num_sweeps, seed=seed % 2**32
+            inst.dimod(), num_reads=num_reads, num_sweeps=num_sweeps, seed=seed % 2**31
         )
         return float(ss.first.energy), float(num_reads * num_sweeps * inst.n)
 
