@@ -6,7 +6,7 @@ resampled by its Boltzmann weights at the new temperature, ``exp(-(β' - β) E)`
 low-energy states are duplicated, copies stuck high are dropped. Independent anneals (``anneal``)
 spend as much work on a copy that went wrong early as on a good one; resampling moves that
 work to the promising ones (Hukushima & Iba 2003; Machta 2010). On G55 in 10 s its median cut
-is 10293 against simulated annealing's 10292 (see docs/performance.md).
+is 10294 against simulated annealing's 10293 (see docs/performance.md).
 
 Resampling is systematic (one uniform number per step, counts within one of the expected
 value), done serially in a fixed order; every copy owns its random stream, and a duplicate gets
@@ -213,8 +213,8 @@ def populate(
     t0 = clock()
     deadline = deadline_of(t0, time_limit)
     R = int(population)
-    if R < 1 or int(sweeps_per_step) < 1:
-        raise ValueError("population and sweeps_per_step must be at least 1")
+    if R < 1 or int(sweeps_per_step) < 1 or (steps is not None and int(steps) < 1):
+        raise ValueError("population, steps and sweeps_per_step must be at least 1")
     if beta_range is None:
         # colder than simulated annealing's start: resampling needs the copies to have
         # settled into distinct valleys before it can tell them apart. G55 in 10 s, 6-12
