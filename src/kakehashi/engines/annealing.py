@@ -42,6 +42,43 @@ _EXP_RES = 64.0
 EXP_TABLE = np.exp(-np.arange(int(_EXP_MAX * _EXP_RES) + 2) / _EXP_RES)
 
 
+@nb.njit(cache=True, inline="always")
+def metropolis_sweep(indptr, indices, data, sig, g, beta, s, exp_table):
+    """One sequential Metropolis sweep over a copy (``sig = 1 - 2x``, fields ``g``), shared by
+    annealing, tempering and population annealing; returns (energy change, rng state).
+
+    The energy change of flipping i is ``sig[i]*g[i]``, and flipping i moves each neighbour's
+    field by ``sig[i]*J_ij`` (no branch on x)."""
+    n = sig.size
+    dE = 0.0
+    thr = _EXP_MAX / beta if beta > 0.0 else np.inf
+    bres = beta * _EXP_RES
+    for i in range(n):
+        d = sig[i] * g[i]
+        if d > 0.0:
+            if d > thr:
+                continue
+            y = d * bres
+            k = np.int64(y)
+            s = rng_next(s)
+            if rng_unit(s) >= exp_table[k] + (y - k) * (exp_table[k + 1] - exp_table[k]):
+                continue
+        elif d == 0.0:
+            # a free move half the time: always taking them makes a sequential sweep
+            # carry domain walls along with it, so they never meet (rings, grids)
+            s = rng_next(s)
+            if rng_unit(s) >= 0.5:
+                continue
+        si = sig[i]
+        sig[i] = -si
+        dE += d
+        # the unsigned index spares numba's negative-index wrap-around on the hottest
+        # line of the kernel (measured +15-20% attempts/s on G1)
+        for k in range(indptr[i], indptr[i + 1]):
+            g[np.uint64(indices[k])] += si * data[k]
+    return dE, s
+
+
 @nb.njit(cache=True, parallel=True)
 def _anneal_kernel(
     h,
@@ -69,9 +106,7 @@ def _anneal_kernel(
     for r in nb.prange(R):
         x = X[r]
         g = local_fields(h, indptr, indices, data, x)
-        # sig = +1 where x = 0, -1 where x = 1: the energy change of flipping i is sig[i]*g[i],
-        # and flipping i moves each neighbour's field by sig[i]*J_ij (no branch on x).
-        sig = np.empty(n)
+        sig = np.empty(n)  # +1 where x = 0, -1 where x = 1 (see metropolis_sweep)
         for i in range(n):
             sig[i] = 1.0 - 2.0 * x[i]
         E = energy_of(h, indptr, indices, data, offset, x)
@@ -84,32 +119,8 @@ def _anneal_kernel(
             if sw % check_every == 0:
                 if stop[0] != 0 or now() > deadline:
                     break
-            beta = betas[sw]
-            thr = _EXP_MAX / beta if beta > 0.0 else np.inf
-            bres = beta * _EXP_RES
-            for i in range(n):
-                d = sig[i] * g[i]
-                if d > 0.0:
-                    if d > thr:
-                        continue
-                    y = d * bres
-                    k = np.int64(y)
-                    s = rng_next(s)
-                    if rng_unit(s) >= exp_table[k] + (y - k) * (exp_table[k + 1] - exp_table[k]):
-                        continue
-                elif d == 0.0:
-                    # a free move half the time: always taking them makes a sequential sweep
-                    # carry domain walls along with it, so they never meet (rings, grids)
-                    s = rng_next(s)
-                    if rng_unit(s) >= 0.5:
-                        continue
-                si = sig[i]
-                sig[i] = -si
-                E += d
-                # the unsigned index spares numba's negative-index wrap-around on the hottest
-                # line of the kernel (measured +15-20% attempts/s on G1)
-                for k in range(indptr[i], indptr[i + 1]):
-                    g[np.uint64(indices[k])] += si * data[k]
+            dE, s = metropolis_sweep(indptr, indices, data, sig, g, betas[sw], s, exp_table)
+            E += dE
             done += 1
             if E < best - tol:
                 best = E

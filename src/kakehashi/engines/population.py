@@ -39,10 +39,9 @@ from kakehashi.engines._core import (
     target_of,
     using_threads,
 )
-from kakehashi.engines.annealing import EXP_TABLE, beta_schedule
+from kakehashi.engines.annealing import EXP_TABLE, beta_schedule, metropolis_sweep
 from kakehashi.engines.descent import polish_rows
 from kakehashi.engines.presolve import presolved
-from kakehashi.engines.tempering import _sweep
 
 _TRACE_CAP = 512
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -150,7 +149,7 @@ def _population_kernel(
             s = states[r]
             e = E[r]
             for _ in range(sweeps_per_step):
-                dE, s = _sweep(indptr, indices, data, sig[r], G[r], beta, s, EXP_TABLE)
+                dE, s = metropolis_sweep(indptr, indices, data, sig[r], G[r], beta, s, EXP_TABLE)
                 e += dE
             E[r] = e
             states[r] = s

@@ -33,40 +33,11 @@ from kakehashi.engines._core import (
     target_of,
     using_threads,
 )
-from kakehashi.engines.annealing import _EXP_MAX, _EXP_RES, EXP_TABLE
+from kakehashi.engines.annealing import EXP_TABLE, metropolis_sweep
 from kakehashi.engines.descent import polish_rows
 from kakehashi.engines.presolve import presolved
 
 _TRACE_CAP = 512
-
-
-@nb.njit(cache=True, inline="always")
-def _sweep(indptr, indices, data, sig, g, beta, s, exp_table):
-    """One Metropolis sweep of a copy (``sig = 1 - 2x``); returns (energy change, rng state)."""
-    n = sig.size
-    dE = 0.0
-    thr = _EXP_MAX / beta if beta > 0.0 else np.inf
-    bres = beta * _EXP_RES
-    for i in range(n):
-        d = sig[i] * g[i]
-        if d > 0.0:
-            if d > thr:
-                continue
-            y = d * bres
-            k = np.int64(y)
-            s = rng_next(s)
-            if rng_unit(s) >= exp_table[k] + (y - k) * (exp_table[k + 1] - exp_table[k]):
-                continue
-        elif d == 0.0:  # a free move half the time (see annealing.py)
-            s = rng_next(s)
-            if rng_unit(s) >= 0.5:
-                continue
-        si = sig[i]
-        sig[i] = -si
-        dE += d
-        for k in range(indptr[i], indptr[i + 1]):
-            g[indices[k]] += si * data[k]
-    return dE, s
 
 
 @nb.njit(cache=True, parallel=True)
@@ -123,7 +94,9 @@ def _pt_kernel(
                     break
             for t in range(K):
                 k = perm[t]
-                dE, s = _sweep(indptr, indices, data, sig[k], g[k], betas[t], s, exp_table)
+                dE, s = metropolis_sweep(
+                    indptr, indices, data, sig[k], g[k], betas[t], s, exp_table
+                )
                 E[k] += dE
             done += 1
             # best so far
