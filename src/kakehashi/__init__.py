@@ -21,6 +21,7 @@ from kakehashi.solve import solve
 __version__ = "0.1.0"
 
 __all__ = [
+    "Client",
     "KakehashiError",
     "Model",
     "Problem",
@@ -55,6 +56,10 @@ def __getattr__(name: str) -> Any:
         from kakehashi.model.model import Model
 
         return Model
+    if name == "Client":
+        from kakehashi.client import Client
+
+        return Client
     if name == "compare":
         from kakehashi.bench.compare import compare
 

@@ -134,6 +134,9 @@ app.command("report")(_bench_cli.report)
 from kakehashi.apps.cli import apps_app  # noqa: E402
 
 app.add_typer(apps_app, name="apps")
+from kakehashi.service.cli import register as _register_service  # noqa: E402
+
+_register_service(app)  # serve, submit, jobs, cancel
 
 
 def main() -> None:

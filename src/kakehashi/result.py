@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from kakehashi.errors import InputFormatError
 from kakehashi.model.problem import Problem
 
 _VERSIONED = ("kakehashi", "numpy", "scipy", "numba", "ommx", "dimod")
@@ -172,6 +173,46 @@ class Result:
 
     def to_json(self, *, include_samples: bool = False, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(include_samples=include_samples), indent=indent)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], problem: Problem) -> Result:
+        """The Result that :meth:`to_dict` (with ``include_samples=True``) described, for
+        ``problem``: samples are re-evaluated, everything else is restored as it was.
+
+        Example:
+            >>> import kakehashi
+            >>> r = kakehashi.solve(kakehashi.examples.small_maxcut(), backend="exact", seed=1)
+            >>> back = Result.from_json(r.to_json(include_samples=True), r.problem)
+            >>> back.to_dict() == r.to_dict()
+            True
+        """
+        if "samples" not in d:
+            raise InputFormatError(
+                "this result JSON has no samples; write it with to_json(include_samples=True)"
+            )
+        samples = np.asarray(d["samples"], dtype=np.float64).reshape(-1, problem.num_variables)
+        out = cls.from_samples(
+            problem,
+            samples,
+            backend=d["backend"],
+            timing=Timing(**d.get("timing", {})),
+            seed=d.get("seed"),
+            resources=Resources(**d.get("resources", {})),
+            backend_info=d.get("backend_info", {}),
+            info=d.get("info", {}),
+            versions=d.get("versions", {}),
+            status=d.get("status", "ok"),
+        )
+        return out
+
+    @classmethod
+    def from_json(cls, text: str | bytes, problem: Problem) -> Result:
+        """:meth:`from_dict` of a JSON text (as :meth:`to_json` wrote it)."""
+        try:
+            d = json.loads(text)
+        except ValueError as exc:
+            raise InputFormatError(f"not a result JSON: {exc}") from exc
+        return cls.from_dict(d, problem)
 
     def to_ommx(self):
         """The samples as an ``ommx.v1.SampleSet`` evaluated by OMMX on the same instance."""

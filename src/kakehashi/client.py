@@ -1,0 +1,205 @@
+"""`kakehashi.Client`: the service's API from Python, returning the same Result a local solve
+returns.
+
+Example (against a running ``kakehashi serve``)::
+
+    >>> client = kakehashi.Client("http://127.0.0.1:8000", "kh_…")      # doctest: +SKIP
+    >>> job = client.submit(kakehashi.examples.small_maxcut(), backend="exact")  # +SKIP
+    >>> client.wait(job, timeout=60).objective                            # doctest: +SKIP
+    -5.0
+
+Every refusal (bad key, another tenant's job, a quota) raises a subclass of
+:class:`~kakehashi.errors.KakehashiError` from :mod:`kakehashi.service.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from kakehashi.result import Result
+from kakehashi.service.errors import (
+    ConnectionFailedError,
+    JobFailedError,
+    WaitTimeoutError,
+    error_from_response,
+)
+
+FINAL = ("completed", "failed", "cancelled")
+
+
+class Client:
+    """A connection to a kakehashi service at ``url`` with one API key."""
+
+    def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        self._problems: dict[str, Any] = {}
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- transport
+    def _request(self, method: str, path: str, **kwargs: Any):
+        import httpx
+
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ConnectionFailedError(
+                f"cannot reach the kakehashi service at {self.url}: {exc}",
+                fix="check the URL and that `kakehashi serve` runs there",
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"detail": response.text[:200]}
+            raise error_from_response(response.status_code, body)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._request(method, path, **kwargs).json()
+
+    # ---------------------------------------------------------------- admin
+    def create_tenant(self, name: str, **limits: Any) -> dict[str, Any]:
+        """Admin: a new tenant (``limits``: max_concurrent_jobs, money_per_month, …) and its
+        first key, in ``["api_key"]`` (shown this once)."""
+        return self._json("POST", "/v1/admin/tenants", json={"name": name, **limits})
+
+    def create_key(self, tenant_id: int, label: str = "") -> dict[str, Any]:
+        """Admin: another key for a tenant."""
+        return self._json("POST", f"/v1/admin/tenants/{tenant_id}/keys", json={"label": label})
+
+    def revoke_key(self, key_id: int) -> dict[str, Any]:
+        """Revoke one of your tenant's keys."""
+        return self._json("DELETE", f"/v1/keys/{key_id}")
+
+    # ---------------------------------------------------------------- jobs
+    def submit(
+        self,
+        problem: Any,
+        backend: str | list[str] = "auto",
+        *,
+        time_limit: float | None = None,
+        seed: int | None = None,
+        max_cost: float | None = None,
+        idempotency_key: str | None = None,
+        **options: Any,
+    ) -> str:
+        """Queue ``problem`` (a file path, or anything :func:`kakehashi.solve` takes); the
+        job's id."""
+        filename, data = _problem_upload(problem)
+        form: dict[str, str] = {
+            "backend": backend if isinstance(backend, str) else json.dumps(list(backend))
+        }
+        for key, value in (("time_limit", time_limit), ("seed", seed), ("max_cost", max_cost)):
+            if value is not None:
+                form[key] = str(value)
+        if options:
+            form["options"] = json.dumps(options)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        job = self._json(
+            "POST", "/v1/jobs", data=form, files={"file": (filename, data)}, headers=headers
+        )
+        return job["id"]
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        """The job as the server describes it (``["status"]``, progress, charges …)."""
+        return self._json("GET", f"/v1/jobs/{job_id}")
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        """Cancel the job (a running one stops at its worker)."""
+        return self._json("DELETE", f"/v1/jobs/{job_id}")
+
+    def result(self, job_id: str) -> Result:
+        """The completed job's :class:`~kakehashi.Result`, evaluated on the problem as it was
+        uploaded."""
+        text = self._request("GET", f"/v1/jobs/{job_id}/result").content
+        return Result.from_json(text, self._problem(job_id))
+
+    def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.2) -> Result:
+        """Wait for the job to end; its Result, or :class:`JobFailedError` /
+        :class:`WaitTimeoutError`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.status(job_id)
+            if job["status"] == "completed":
+                return self.result(job_id)
+            if job["status"] in FINAL:
+                raise JobFailedError(
+                    f"job {job_id} ended {job['status']}: {job.get('error') or 'no error'}",
+                    fix="fix the cause and submit again",
+                )
+            if deadline is not None and time.monotonic() > deadline:
+                raise WaitTimeoutError(
+                    f"job {job_id} is still {job['status']} after {timeout:g} s",
+                    fix="wait longer, or cancel it",
+                )
+            time.sleep(poll)
+
+    def jobs(
+        self, all_tenants: bool = False, status: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Your jobs (``all_tenants=True``: everyone's, admin only), newest first."""
+        out: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"all_tenants": all_tenants, "limit": 200}
+            if status:
+                params["status"] = status
+            if cursor:
+                params["cursor"] = cursor
+            page = self._json("GET", "/v1/jobs", params=params)
+            out.extend(page["jobs"])
+            cursor = page["next_cursor"]
+            if not cursor or (limit is not None and len(out) >= limit):
+                return out if limit is None else out[:limit]
+
+    def backends(self) -> list[dict[str, Any]]:
+        return self._json("GET", "/v1/backends")
+
+    def usage(self, by: str = "month") -> dict[str, Any]:
+        return self._json("GET", "/v1/usage", params={"by": by})
+
+    def _problem(self, job_id: str):
+        if job_id not in self._problems:
+            from kakehashi.model.io import load
+
+            response = self._request("GET", f"/v1/jobs/{job_id}/problem")
+            disposition = response.headers.get("content-disposition", "")
+            name = disposition.split("filename=")[-1].strip('"') or "problem"
+            with tempfile.TemporaryDirectory(prefix="kh-client-") as tmp:
+                path = Path(tmp) / Path(name).name
+                path.write_bytes(response.content)
+                self._problems[job_id] = load(path)
+        return self._problems[job_id]
+
+
+def _problem_upload(problem: Any) -> tuple[str, bytes]:
+    """A file's name and bytes as they are; anything else written as .ommx."""
+    if isinstance(problem, (str, os.PathLike)):
+        path = Path(problem)
+        from kakehashi.model.io.readers_common import require_file
+
+        return path.name, require_file(path).read_bytes()
+    from kakehashi.model.io import save
+    from kakehashi.solve import as_problem
+
+    with tempfile.TemporaryDirectory(prefix="kh-client-") as tmp:
+        path = Path(tmp) / "problem.ommx"
+        save(as_problem(problem), path)
+        return path.name, path.read_bytes()

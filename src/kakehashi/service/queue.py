@@ -1,0 +1,213 @@
+"""The worker side of the job store: claim, heartbeat, finish, re-queue — each one atomic.
+
+A claim is one ``UPDATE … RETURNING`` whose subquery picks the oldest queued job
+(PostgreSQL adds ``FOR UPDATE SKIP LOCKED`` so concurrent workers never wait on or take the
+same row; SQLite's single writer makes the statement atomic by itself). Every later write by
+a worker names the job *and* the worker, so a worker that was presumed dead and whose job was
+re-queued and claimed by another can no longer touch it: no job completes twice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from kakehashi.service import db
+from kakehashi.service.models import (
+    CANCELLED,
+    CANCELLING,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    Job,
+    JobEvent,
+    Worker,
+)
+from kakehashi.service.settings import Settings
+
+_CLAIM = """
+UPDATE jobs SET status = 'running', worker_id = :worker, heartbeat_at = :now,
+       started_at = COALESCE(started_at, :now), attempts = attempts + 1, progress = 0
+WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1 {lock})
+  AND status = 'queued'
+RETURNING id
+"""
+
+
+def claim(engine: sa.Engine, worker_id: str) -> dict[str, Any] | None:
+    """Take the oldest queued job for ``worker_id``; its run description, or None."""
+    lock = "" if db.is_sqlite(engine) else "FOR UPDATE SKIP LOCKED"
+    now = time.time()
+    with db.write_session(engine) as session:
+        job_id = session.execute(
+            sa.text(_CLAIM.format(lock=lock)), {"worker": worker_id, "now": now}
+        ).scalar_one_or_none()
+        if job_id is None:
+            return None
+        session.add(JobEvent(job_id=job_id, event="claimed", worker_id=worker_id, at=now))
+        job = session.execute(sa.select(Job).where(Job.id == job_id)).scalar_one()
+        session.execute(sa.update(Worker).where(Worker.id == worker_id).values(job_id=job_id))
+        return {
+            "id": job.id,
+            "backend": job.backend,
+            "time_limit": job.time_limit,
+            "seed": job.seed,
+            "max_cost": job.max_cost,
+            "options": dict(job.options or {}),
+            "problem_filename": job.problem_filename,
+            "problem_bytes": job.problem_bytes,
+            "attempt": job.attempts,
+        }
+
+
+def heartbeat(engine: sa.Engine, job_id: str, worker_id: str, progress: float | None) -> str | None:
+    """Record that the job is alive; its status now (``cancelling`` asks the worker to stop),
+    or None when this worker no longer owns it."""
+    with db.write_session(engine) as session:
+        status = session.execute(
+            sa.update(Job)
+            .where(
+                Job.id == job_id, Job.worker_id == worker_id, Job.status.in_((RUNNING, CANCELLING))
+            )
+            .values(heartbeat_at=time.time(), progress=progress)
+            .returning(Job.status)
+        ).scalar_one_or_none()
+    return status
+
+
+def finish(
+    engine: sa.Engine,
+    job_id: str,
+    worker_id: str,
+    status: str,
+    *,
+    result_json: str | None = None,
+    summary: dict | None = None,
+    error: str | None = None,
+    charges: dict[str, Any] | None = None,
+) -> bool:
+    """End the job (completed, failed or cancelled) if this worker still owns it."""
+    now = time.time()
+    values: dict[str, Any] = {
+        "status": status,
+        "finished_at": now,
+        "result_json": result_json,
+        "summary": summary,
+        "error": error,
+        "progress": 1.0 if status != CANCELLED else None,
+        "heartbeat_at": now,
+    }
+    values.update({k: v for k, v in (charges or {}).items() if v is not None})
+    with db.write_session(engine) as session:
+        done = session.execute(
+            sa.update(Job)
+            .where(
+                Job.id == job_id, Job.worker_id == worker_id, Job.status.in_((RUNNING, CANCELLING))
+            )
+            .values(**values)
+            .returning(Job.id)
+        ).scalar_one_or_none()
+        if done is None:
+            return False
+        session.add(
+            JobEvent(
+                job_id=job_id,
+                event=status,
+                worker_id=worker_id,
+                at=now,
+                detail=(error or "")[:2000],
+            )
+        )
+        session.execute(
+            sa.update(Worker)
+            .where(Worker.id == worker_id)
+            .values(job_id=None, jobs_done=Worker.jobs_done + 1)
+        )
+    return True
+
+
+def release(engine: sa.Engine, job_id: str, worker_id: str) -> None:
+    """Give a job back to the queue (a worker shutting down), not counting the attempt."""
+    now = time.time()
+    with db.write_session(engine) as session:
+        done = session.execute(
+            sa.update(Job)
+            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == RUNNING)
+            .values(status=QUEUED, worker_id=None, attempts=Job.attempts - 1, progress=None)
+            .returning(Job.id)
+        ).scalar_one_or_none()
+        if done:
+            session.add(JobEvent(job_id=job_id, event="released", worker_id=worker_id, at=now))
+
+
+def requeue_stale(engine: sa.Engine, settings: Settings) -> dict[str, list[str]]:
+    """Jobs whose worker went silent: re-queued, or failed after ``max_attempts`` runs, or
+    cancelled when a cancel was pending. Returns the job ids by what happened."""
+    now = time.time()
+    cutoff = now - settings.heartbeat_timeout
+    stale = (Job.heartbeat_at < cutoff,)
+    out: dict[str, list[str]] = {}
+    with db.write_session(engine) as session:
+        steps = (
+            (
+                CANCELLED,
+                (Job.status == CANCELLING, *stale),
+                {"status": CANCELLED, "finished_at": now, "worker_id": None},
+            ),
+            (
+                FAILED,
+                (Job.status == RUNNING, Job.attempts >= settings.max_attempts, *stale),
+                {
+                    "status": FAILED,
+                    "finished_at": now,
+                    "worker_id": None,
+                    "error": f"its worker stopped answering in each of {settings.max_attempts} "
+                    "runs; the problem may crash or exhaust the worker",
+                },
+            ),
+            (
+                QUEUED,
+                (Job.status == RUNNING, *stale),
+                {"status": QUEUED, "worker_id": None, "progress": None},
+            ),
+        )
+        for event, where, values in steps:
+            ids = list(
+                session.execute(sa.update(Job).where(*where).values(**values).returning(Job.id))
+                .scalars()
+                .all()
+            )
+            for job_id in ids:
+                session.add(
+                    JobEvent(
+                        job_id=job_id,
+                        event="requeued" if event == QUEUED else event,
+                        at=now,
+                        detail="worker silent",
+                    )
+                )
+            if ids:
+                out[event] = ids
+    return out
+
+
+def register_worker(engine: sa.Engine, worker_id: str, pid: int, host: str) -> None:
+    now = time.time()
+    with db.write_session(engine) as session:
+        session.add(
+            Worker(id=worker_id, pid=pid, host=host, started_at=now, heartbeat_at=now, jobs_done=0)
+        )
+
+
+def beat_worker(engine: sa.Engine, worker_id: str) -> None:
+    with db.write_session(engine) as session:
+        session.execute(
+            sa.update(Worker).where(Worker.id == worker_id).values(heartbeat_at=time.time())
+        )
+
+
+def unregister_worker(engine: sa.Engine, worker_id: str) -> None:
+    with db.write_session(engine) as session:
+        session.execute(sa.delete(Worker).where(Worker.id == worker_id))

@@ -1,0 +1,146 @@
+"""Quotas and spending caps, checked and reserved atomically before a job is queued.
+
+Per tenant: active (queued + running) jobs, CPU-seconds per UTC day, money per UTC month and
+QPU-seconds per UTC month. A job reserves its *estimate* (the catalog's, via
+:func:`kakehashi.backends.catalog.estimate_run`) when it is accepted; the reservation is
+replaced by what it consumed when it ends (nothing for a job cancelled before it started).
+The sum of reservations and charges is checked against the limits in the same serialising
+transaction as the insert (SQLite ``BEGIN IMMEDIATE``; PostgreSQL locks the tenant's row),
+so concurrent submissions can never overshoot a cap together.
+
+Example:
+    >>> Charges(money=0.5, cpu_seconds=2.0) + Charges(money=0.25, qpu_seconds=1.0)
+    Charges(money=0.75, cpu_seconds=2.0, qpu_seconds=1.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from kakehashi.service.errors import QuotaExceededError
+from kakehashi.service.models import ACTIVE, Job, Tenant
+from kakehashi.service.settings import Settings
+
+
+@dataclasses.dataclass
+class Charges:
+    """What a job reserves or consumed."""
+
+    money: float = 0.0
+    cpu_seconds: float = 0.0
+    qpu_seconds: float = 0.0
+
+    def __add__(self, other: Charges) -> Charges:
+        return Charges(
+            self.money + other.money,
+            self.cpu_seconds + other.cpu_seconds,
+            self.qpu_seconds + other.qpu_seconds,
+        )
+
+
+@dataclasses.dataclass
+class Limits:
+    concurrent_jobs: int
+    cpu_seconds_per_day: float
+    money_per_month: float
+    qpu_seconds_per_month: float
+    max_variables: int
+
+
+def limits_for(tenant: Tenant, settings: Settings) -> Limits:
+    """The tenant's own limits where set, else the server's defaults."""
+
+    def pick(own, default):
+        return default if own is None else own
+
+    return Limits(
+        concurrent_jobs=pick(tenant.max_concurrent_jobs, settings.quota_concurrent_jobs),
+        cpu_seconds_per_day=pick(tenant.cpu_seconds_per_day, settings.quota_cpu_seconds_day),
+        money_per_month=pick(tenant.money_per_month, settings.quota_money_month),
+        qpu_seconds_per_month=pick(tenant.qpu_seconds_per_month, settings.quota_qpu_seconds_month),
+        max_variables=pick(tenant.max_variables, settings.max_variables),
+    )
+
+
+def day_start(now: float) -> float:
+    d = dt.datetime.fromtimestamp(now, dt.UTC)
+    return dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).timestamp()
+
+
+def month_start(now: float) -> float:
+    d = dt.datetime.fromtimestamp(now, dt.UTC)
+    return dt.datetime(d.year, d.month, 1, tzinfo=dt.UTC).timestamp()
+
+
+def used(session: Session, tenant_id: int, since: float) -> Charges:
+    """Reservations and charges of the tenant's jobs created since ``since``."""
+    row = session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(Job.charge_money), 0.0),
+            sa.func.coalesce(sa.func.sum(Job.charge_cpu_seconds), 0.0),
+            sa.func.coalesce(sa.func.sum(Job.charge_qpu_seconds), 0.0),
+        ).where(Job.tenant_id == tenant_id, Job.created_at >= since)
+    ).one()
+    return Charges(float(row[0]), float(row[1]), float(row[2]))
+
+
+def active_jobs(session: Session, tenant_id: int) -> int:
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(Job)
+            .where(Job.tenant_id == tenant_id, Job.status.in_(ACTIVE))
+        ).scalar_one()
+    )
+
+
+def lock_tenant(session: Session, tenant_id: int) -> Tenant:
+    """The tenant's row, locked for this transaction on PostgreSQL (SQLite holds the
+    database's write lock already, see :func:`kakehashi.service.db.write_session`)."""
+    stmt = sa.select(Tenant).where(Tenant.id == tenant_id)
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one()
+
+
+def check_and_reserve(
+    session: Session, tenant: Tenant, want: Charges, settings: Settings, now: float
+) -> None:
+    """Raise :class:`QuotaExceededError` unless ``want`` fits every limit of ``tenant``.
+
+    Must run inside :func:`~kakehashi.service.db.write_session` after :func:`lock_tenant`;
+    the caller's insert of the job (with ``want`` as its charges) is the reservation.
+    """
+    lim = limits_for(tenant, settings)
+    active = active_jobs(session, tenant.id)
+    if active + 1 > lim.concurrent_jobs:
+        raise QuotaExceededError(
+            f"tenant {tenant.name!r} already has {active} queued or running jobs "
+            f"(limit {lim.concurrent_jobs})",
+            fix="wait for some to finish or cancel them, or ask for a higher limit",
+        )
+    month = used(session, tenant.id, month_start(now))
+    day = used(session, tenant.id, day_start(now)) if want.cpu_seconds else Charges()
+    checks = (
+        ("money this month", month.money, want.money, lim.money_per_month, "USD"),
+        ("CPU-seconds today", day.cpu_seconds, want.cpu_seconds, lim.cpu_seconds_per_day, "s"),
+        (
+            "QPU-seconds this month",
+            month.qpu_seconds,
+            want.qpu_seconds,
+            lim.qpu_seconds_per_month,
+            "s",
+        ),
+    )
+    for what, spent, extra, limit, unit in checks:
+        if extra and spent + extra > limit:
+            raise QuotaExceededError(
+                f"this job would take {extra:.4g} {unit} of {what}, and {spent:.4g} of the "
+                f"tenant's {limit:.4g} {unit} are used or reserved; nothing was queued or sent",
+                fix="lower time_limit, shots or tasks, choose a cheaper backend, wait for the "
+                "next period, or ask the administrator to raise the limit",
+            )

@@ -1,0 +1,1 @@
+"""One router per resource: jobs, backends, usage, admin (tenants, keys, workers)."""
