@@ -33,6 +33,7 @@ FAST = {
     "KAKEHASHI_POLL_SECONDS": "0.05",
     "KAKEHASHI_RATE_LIMIT": "1000",
     "KAKEHASHI_RATE_BURST": "1000",
+    "KAKEHASHI_WARM_UP": "tabu",  # the only numba backend the tests run
 }
 
 
@@ -219,7 +220,7 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(20)
+                self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
@@ -232,6 +233,18 @@ class Server:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live_server(request, tmp_path_factory):
+    """One server with two workers per test module and database kind, shared by tests that
+    each make their own tenants."""
+    database = None
+    if request.param == "postgresql":
+        database = request.getfixturevalue("postgres").new_database()
+    server = Server(tmp_path_factory.mktemp("live"), database, workers=2).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

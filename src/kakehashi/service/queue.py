@@ -190,6 +190,8 @@ def requeue_stale(engine: sa.Engine, settings: Settings) -> dict[str, list[str]]
                 )
             if ids:
                 out[event] = ids
+        # the registry forgets workers as silent as that (their jobs were handled above)
+        session.execute(sa.delete(Worker).where(Worker.heartbeat_at < cutoff))
     return out
 
 

@@ -58,6 +58,15 @@ class WorkerPool:
                 p.kill()
 
 
+def warm_api() -> None:
+    """Import and exercise what the first submission needs (readers, catalog, estimates), so
+    that the first request is as fast as the rest."""
+    from kakehashi.service.jobs import JobSpec, estimate_charges, read_problem
+
+    problem = read_problem(b'{"vartype": "BINARY", "linear": {"a": 1}}', "warm.json")
+    estimate_charges(problem, JobSpec(backend="exact"), Settings())
+
+
 def serve(settings: Settings) -> None:
     """Run the service in the foreground until interrupted."""
     import uvicorn
@@ -68,6 +77,7 @@ def serve(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db.check_database(settings.database_url)
     app = create_app(settings)
+    warm_api()
     key = ensure_admin(app.state.kakehashi.engine)
     where = settings.database_url.split("@")[-1]
     print(f"kakehashi service: database {where}", flush=True)

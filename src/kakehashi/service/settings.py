@@ -44,6 +44,10 @@ class Settings(BaseModel):
         15.0, gt=0, description="a running job whose worker is silent this long is re-queued"
     )
     max_attempts: int = Field(3, ge=1, description="runs per job before it fails")
+    warm_up: str = Field(
+        "tabu,sa",
+        description="backends each worker compiles at start, so forked runs skip it",
+    )
     poll_seconds: float = Field(0.2, gt=0, description="idle worker's wait between claims")
     quota_concurrent_jobs: int = Field(100, ge=0, description="default: queued+running jobs")
     quota_cpu_seconds_day: float = Field(86_400.0, ge=0, description="default CPU-s per day")

@@ -2,10 +2,12 @@
 
 Each worker is its own OS process (``python -m kakehashi.service.workers``, started by
 ``kakehashi serve --workers N`` or by hand on any machine that reaches the database). It
-runs each job in a forked child so that a cancel, a shutdown or a hard time limit can stop
-the solve at once; the child dies with its worker (``PR_SET_PDEATHSIG``). While the child
-runs the worker heartbeats; a worker killed outright stops heartbeating and any process of
-the service (another worker's loop) re-queues its job, up to ``max_attempts`` runs.
+runs jobs in one long-lived forked child, the *runner*, which compiles the configured
+backends once and then solves job after job warm; a cancel, a shutdown or a hung run kills
+the runner (stopping the solve at once) and a fresh one takes its place. The runner dies
+with its worker (``PR_SET_PDEATHSIG``). While a job runs the worker heartbeats; a worker
+killed outright stops heartbeating and any worker's loop re-queues its job, up to
+``max_attempts`` runs.
 """
 
 from __future__ import annotations
@@ -40,17 +42,73 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _child(conn, job: dict[str, Any]) -> None:
+def _runner_loop(conn, warm_up: str) -> None:
+    """The runner child: warm up once, then run each job it is sent, sending back
+    ``("ok", payload)`` or ``("error", reason)``."""
     die_with_parent()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        conn.send(("ok", run_job(job)))
-    except KakehashiError as exc:
-        conn.send(("error", str(exc)))
-    except Exception as exc:  # a crash in a backend: the job fails with the reason
-        conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
-    finally:
-        conn.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
+    warm(warm_up)
+    conn.send(("ready", None))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send(("ok", run_job(job)))
+        except KakehashiError as exc:
+            conn.send(("error", str(exc)))
+        except Exception as exc:  # a crash in a backend: the job fails with the reason
+            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
+
+
+def warm(names: str) -> None:
+    """Run the named backends once on a tiny problem so that their kernels are compiled
+    (a cold numba backend spends over a second loading them)."""
+    import kakehashi
+
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        with contextlib.suppress(KakehashiError):
+            kakehashi.solve(
+                kakehashi.examples.small_maxcut(), backend=name, time_limit=0.05, seed=0
+            )
+
+
+class Runner:
+    """A long-lived child that runs jobs one after another, warm. Killed and replaced when a
+    run must stop at once (cancel, shutdown, hung run). The worker itself never runs a
+    solver: numba's thread pools must not be forked, so only this child starts them."""
+
+    def __init__(self, ctx, warm_up: str) -> None:
+        self.conn, child_conn = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_runner_loop, args=(child_conn, warm_up), daemon=True)
+        self.proc.start()
+        child_conn.close()
+        self.ready = False
+
+    def send(self, job: dict[str, Any]) -> None:
+        self.conn.send(job)
+
+    def poll(self, seconds: float) -> tuple[str, Any] | None:
+        """The next message within ``seconds``; a crash reads as an error."""
+        while self.conn.poll(seconds):
+            try:
+                kind, payload = self.conn.recv()
+            except (EOFError, OSError):
+                self.proc.join(5)
+                return ("crashed", f"the run crashed (exit code {self.proc.exitcode})")
+            if kind == "ready":
+                self.ready = True
+                continue
+            return kind, payload
+        return None
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
 
 
 class WorkerProcess:
@@ -63,12 +121,24 @@ class WorkerProcess:
         self.stopping = False
         self._ctx = mp.get_context("fork")
         self._secrets = server_secrets()
+        self._runner: Runner | None = None
+
+    def runner(self) -> Runner:
+        if self._runner is None or not self._runner.proc.is_alive():
+            self._runner = Runner(self._ctx, self.settings.warm_up)
+        return self._runner
+
+    def drop_runner(self) -> None:
+        if self._runner is not None:
+            self._runner.kill()
+            self._runner = None
 
     def stop(self, *_args) -> None:
         self.stopping = True
 
     def run(self) -> None:
         queue.register_worker(self.engine, self.id, os.getpid(), socket.gethostname())
+        self.runner()  # starts warming up while we look for work
         last_sweep = 0.0
         try:
             while not self.stopping:
@@ -83,45 +153,42 @@ class WorkerProcess:
                     continue
                 self.run_one(job)
         finally:
+            self.drop_runner()
             with contextlib.suppress(Exception):
                 queue.unregister_worker(self.engine, self.id)
 
     def run_one(self, job: dict[str, Any]) -> None:
-        """Run ``job`` in a child; heartbeat; honour cancels; record exactly one end."""
-        recv, send = self._ctx.Pipe(duplex=False)
-        child = self._ctx.Process(target=_child, args=(send, job), daemon=True)
-        child.start()
-        send.close()
+        """Run ``job`` in the runner; heartbeat; honour cancels; record exactly one end."""
+        runner = self.runner()
+        runner.send(job)
         started = time.monotonic()
         limit = job.get("time_limit")
         deadline = None if limit is None else started + float(limit) + GRACE_SECONDS
         outcome: tuple[str, Any] | None = None
-        try:
-            while outcome is None:
-                if recv.poll(self.settings.heartbeat_seconds):
-                    try:
-                        outcome = recv.recv()
-                    except EOFError:
-                        child.join(5)
-                        outcome = ("error", f"the run crashed (exit code {child.exitcode})")
-                    break
-                elapsed = time.monotonic() - started
-                progress = None if not limit else min(elapsed / float(limit), 0.99)
-                status = queue.heartbeat(self.engine, job["id"], self.id, progress)
-                queue.beat_worker(self.engine, self.id)
-                if status is None:  # presumed dead and re-queued: someone else owns it now
-                    return
-                if status == "cancelling":
-                    outcome = ("cancelled", None)
-                elif self.stopping:
-                    _kill(child)
-                    queue.release(self.engine, job["id"], self.id)
-                    return
-                elif deadline is not None and time.monotonic() > deadline:
-                    outcome = ("error", f"the run exceeded its time limit by {GRACE_SECONDS:g} s")
-        finally:
-            _kill(child)
-            recv.close()
+        while outcome is None:
+            outcome = runner.poll(self.settings.heartbeat_seconds)
+            if outcome is not None:
+                if outcome[0] == "crashed":
+                    self.drop_runner()
+                    outcome = ("error", outcome[1])
+                break
+            elapsed = time.monotonic() - started
+            progress = None if not limit else min(elapsed / float(limit), 0.99)
+            status = queue.heartbeat(self.engine, job["id"], self.id, progress)
+            queue.beat_worker(self.engine, self.id)
+            if status is None:  # presumed dead and re-queued: someone else owns it now
+                self.drop_runner()
+                return
+            if status == "cancelling":
+                self.drop_runner()  # stops the solve (and any vendor call it was making)
+                outcome = ("cancelled", None)
+            elif self.stopping:
+                self.drop_runner()
+                queue.release(self.engine, job["id"], self.id)
+                return
+            elif deadline is not None and time.monotonic() > deadline:
+                self.drop_runner()
+                outcome = ("error", f"the run exceeded its time limit by {GRACE_SECONDS:g} s")
         self._record(job, outcome)
 
     def _record(self, job: dict[str, Any], outcome: tuple[str, Any]) -> None:
@@ -143,12 +210,6 @@ class WorkerProcess:
             queue.finish(
                 self.engine, job["id"], self.id, FAILED, error=redact(str(payload), self._secrets)
             )
-
-
-def _kill(child) -> None:
-    if child.is_alive():
-        child.kill()
-    child.join(5)
 
 
 def main() -> None:
