@@ -48,12 +48,12 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
         settings, engine, TokenBuckets(settings.rate_limit, settings.rate_burst)
     )
     _add_error_handlers(app)
-    from kakehashi.service.dashboard import router as dashboard
+    from kakehashi.service import dashboard
     from kakehashi.service.routers import admin, backends, jobs, usage
 
     for module in (jobs, backends, usage, admin):
         app.include_router(module.router)
-    app.include_router(dashboard)
+    dashboard.install(app)
     return app
 
 

@@ -1,7 +1,248 @@
-"""The dashboard: server-rendered pages (Jinja2) with a little JavaScript."""
+"""The dashboard: server-rendered pages (Jinja2) with a few lines of JavaScript.
+
+Sign in with an API key (kept in an HTTP-only, same-site cookie), upload a problem file or
+fill in a use-case template from :mod:`kakehashi.apps`, choose a backend or ``auto``, watch
+the queue and each job's progress (the page re-fetches a fragment every second), and read
+the result: the solution by variable, its checked feasibility, objective, timing, money and
+CO2. Every page goes through the same functions as the API, so the same quotas, limits and
+tenant isolation apply.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import json
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from kakehashi.errors import KakehashiError
+from kakehashi.service import db, jobs
+from kakehashi.service.auth import Caller, authenticate
+from kakehashi.service.deps import COOKIE, State, state
+from kakehashi.service.errors import AuthenticationError, ServiceError
+from kakehashi.service.models import ACTIVE, COMPLETED
+
+_HERE = resources.files("kakehashi.service")
+templates = Jinja2Templates(directory=str(_HERE / "templates"))
 router = APIRouter(include_in_schema=False)
+static = StaticFiles(directory=str(_HERE / "static"))
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "—"
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+templates.env.filters["when"] = _when
+
+
+class SignIn(Exception):
+    """Raised by :func:`page_caller` when the browser must sign in first."""
+
+
+def page_caller(request: Request, st: State = Depends(state)) -> Caller:
+    key = request.cookies.get(COOKIE)
+    try:
+        with db.read_session(st.engine) as session:
+            return authenticate(session, key)
+    except AuthenticationError as exc:
+        raise SignIn() from exc
+
+
+def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    return RedirectResponse("/ui/jobs" if request.cookies.get(COOKIE) else "/ui/login", 303)
+
+
+@router.get("/ui/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return _render(request, "login.html", caller=None, error=None)
+
+
+@router.post("/ui/login", response_class=HTMLResponse)
+def login(
+    request: Request, api_key: Annotated[str, Form()] = "", st: State = Depends(state)
+) -> Response:
+    try:
+        with db.read_session(st.engine) as session:
+            authenticate(session, api_key.strip())
+    except AuthenticationError as exc:
+        return _render(request, "login.html", 401, caller=None, error=str(exc))
+    response = RedirectResponse("/ui/jobs", 303)
+    response.set_cookie(
+        COOKIE, api_key.strip(), httponly=True, samesite="strict", max_age=7 * 86400
+    )
+    return response
+
+
+@router.post("/ui/logout")
+def logout() -> Response:
+    response = RedirectResponse("/ui/login", 303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def _backend_choices() -> list[str]:
+    from kakehashi.service.routers.backends import _backends
+
+    return ["auto"] + [b.name for b in _backends() if b.available]
+
+
+def _use_cases() -> list[tuple[str, str]]:
+    from kakehashi.apps import use_cases
+
+    return [(u.name, (u.__doc__ or u.name).strip().splitlines()[0]) for u in use_cases()]
+
+
+@router.get("/ui/jobs", response_class=HTMLResponse)
+def jobs_page(
+    request: Request, who: Caller = Depends(page_caller), st: State = Depends(state)
+) -> HTMLResponse:
+    rows, _ = jobs.list_jobs(st.engine, who, limit=50)
+    return _render(
+        request,
+        "jobs.html",
+        caller=who,
+        rows=rows,
+        backends=_backend_choices(),
+        use_cases=_use_cases(),
+        error=None,
+    )
+
+
+@router.get("/ui/fragments/jobs", response_class=HTMLResponse)
+def jobs_fragment(
+    request: Request, who: Caller = Depends(page_caller), st: State = Depends(state)
+) -> HTMLResponse:
+    rows, _ = jobs.list_jobs(st.engine, who, limit=50)
+    return _render(request, "_jobs_table.html", rows=rows)
+
+
+def _template_upload(use_case: str, size: int, seed: int | None) -> tuple[bytes, str]:
+    from kakehashi.apps import get_use_case
+    from kakehashi.model.io import save
+
+    uc = get_use_case(use_case)
+    problem = uc.build(uc.generate(size, seed=seed))
+    with tempfile.TemporaryDirectory(prefix="kh-ui-") as tmp:
+        path = Path(tmp) / f"{use_case}-{size}.ommx"
+        save(problem, path)
+        return path.read_bytes(), path.name
+
+
+@router.post("/ui/submit", response_class=HTMLResponse)
+async def submit(
+    request: Request,
+    file: Annotated[UploadFile | None, File()] = None,
+    use_case: Annotated[str, Form()] = "",
+    size: Annotated[int, Form()] = 6,
+    seed: Annotated[str, Form()] = "",
+    backend: Annotated[str, Form()] = "auto",
+    time_limit: Annotated[str, Form()] = "",
+    who: Caller = Depends(page_caller),
+    st: State = Depends(state),
+) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        seed_value = int(seed) if seed.strip() else None
+        limit = float(time_limit) if time_limit.strip() else None
+        if file is not None and file.filename:
+            from kakehashi.service.routers.jobs import read_upload
+
+            data, name = (
+                await read_upload(request, file, st.settings.max_upload_bytes),
+                file.filename,
+            )
+        elif use_case:
+            data, name = await run_in_threadpool(_template_upload, use_case, size, seed_value)
+        else:
+            raise jobs.BadRequestError("choose a file or a use-case template", fix="")
+        spec = jobs.JobSpec(backend=backend, time_limit=limit, seed=seed_value)
+        job, _ = await run_in_threadpool(
+            jobs.submit, st.engine, st.settings, who, spec, data, name, None
+        )
+    except (KakehashiError, ValueError) as exc:
+        rows, _ = jobs.list_jobs(st.engine, who, limit=50)
+        return _render(
+            request,
+            "jobs.html",
+            400,
+            caller=who,
+            rows=rows,
+            backends=_backend_choices(),
+            use_cases=_use_cases(),
+            error=str(exc) if isinstance(exc, ServiceError) else f"invalid: {exc}",
+        )
+    return RedirectResponse(f"/ui/jobs/{job.id}", 303)
+
+
+def _job_context(st: State, who: Caller, job_id: str) -> dict[str, Any]:
+    with db.read_session(st.engine) as session:
+        job = jobs.get_job(session, who, job_id)
+    ctx: dict[str, Any] = {"job": job, "active": job.status in ACTIVE, "result": None}
+    if job.status == COMPLETED and job.result_json:
+        d = json.loads(job.result_json)
+        ctx["result"] = {
+            "objective": d["objective"],
+            "feasible": d["feasible"],
+            "sense": d["sense"],
+            "backend": d["backend"],
+            "solution": {k: json.dumps(v) for k, v in d["solution"].items()},
+            "violations": {k: v for k, v in d["constraint_violations"].items() if v},
+            "timing": d["timing"],
+            "resources": d["resources"],
+            "auto_choice": (d.get("info") or {}).get("auto_choice"),
+        }
+    return ctx
+
+
+@router.get("/ui/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(
+    request: Request, job_id: str, who: Caller = Depends(page_caller), st: State = Depends(state)
+) -> HTMLResponse:
+    return _render(request, "job.html", caller=who, **_job_context(st, who, job_id))
+
+
+@router.get("/ui/fragments/jobs/{job_id}", response_class=HTMLResponse)
+def job_fragment(
+    request: Request, job_id: str, who: Caller = Depends(page_caller), st: State = Depends(state)
+) -> HTMLResponse:
+    return _render(request, "_job_detail.html", **_job_context(st, who, job_id))
+
+
+@router.post("/ui/jobs/{job_id}/cancel")
+def cancel(job_id: str, who: Caller = Depends(page_caller), st: State = Depends(state)) -> Response:
+    jobs.cancel(st.engine, who, job_id)
+    return RedirectResponse(f"/ui/jobs/{job_id}", 303)
+
+
+@router.get("/ui/usage", response_class=HTMLResponse)
+def usage_page(
+    request: Request, who: Caller = Depends(page_caller), st: State = Depends(state)
+) -> HTMLResponse:
+    from kakehashi.service.routers.usage import usage_for
+
+    return _render(request, "usage.html", caller=who, usage=usage_for(st, who.tenant_id, "month"))
+
+
+def install(app) -> None:
+    """Mount the pages, their static files, and the sign-in redirect on ``app``."""
+    app.include_router(router)
+    app.mount("/ui/static", static, name="static")
+
+    @app.exception_handler(SignIn)
+    async def _sign_in(_request: Request, _exc: SignIn):
+        return RedirectResponse("/ui/login", 303)
