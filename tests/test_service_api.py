@@ -36,6 +36,9 @@ def test_openapi_document_describes_every_endpoint(api):
         "/v1/jobs/{job_id}": {"get", "delete"},
         "/v1/jobs/{job_id}/result": {"get"},
         "/v1/jobs/{job_id}/problem": {"get"},
+        "/v1/comparisons": {"post"},
+        "/v1/comparisons/{cmp_id}": {"get"},
+        "/v1/comparisons/{cmp_id}/report": {"get"},
         "/v1/backends": {"get"},
         "/v1/usage": {"get"},
         "/v1/admin/tenants": {"get", "post"},
@@ -292,3 +295,52 @@ def test_usage_reports_periods_and_limits(api):
     assert len(u["periods"]) == 1 and len(u["periods"][0]["period"]) == 10
     assert u["periods"][0]["money"] > 0 and u["periods"][0]["energy_joules"] > 0
     assert_error(api.http.get("/v1/usage?by=year", headers=api.headers(key)), 422)
+
+
+def test_migrations_build_exactly_the_models_schema_and_go_back(api):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from kakehashi.service.db import migrate
+    from kakehashi.service.models import Base
+
+    with api.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    migrate(api.engine, "0001")  # a downgrade keeps the data of the first schema
+    migrate(api.engine)
+    with api.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_comparison_runs_problems_on_backends_and_serves_the_report(api):
+    key, other = api.tenant("a"), api.tenant("b")
+    h = api.headers(key)
+    files = [("files", ("one.json", qubo_bytes(1))), ("files", ("two.json", qubo_bytes(2)))]
+    r = api.http.post(
+        "/v1/comparisons",
+        headers=h,
+        files=files,
+        data={"backends": "exact,tabu", "time_limit": "0.1", "repeats": "1"},
+    )
+    assert r.status_code == 201, r.text
+    cmp = r.json()
+    assert cmp["kind"] == "comparison" and cmp["charges"]["money"] > 0
+    assert {e["backend"] for e in cmp["estimate"]} == {"exact", "tabu"}
+    assert_error(api.http.get(f"/v1/comparisons/{cmp['id']}/report", headers=h), 404, "no_result")
+    assert api.run_next() == cmp["id"]
+    done = api.http.get(f"/v1/comparisons/{cmp['id']}", headers=h).json()
+    assert done["status"] == "completed", done["error"]
+    report = api.http.get(f"/v1/comparisons/{cmp['id']}/report", headers=h)
+    assert report.status_code == 200 and "<html" in report.text.lower()
+    assert "tabu" in report.text and "exact" in report.text
+    assert_error(
+        api.http.get(f"/v1/comparisons/{cmp['id']}/report", headers=api.headers(other)), 404
+    )
+    assert_error(api.http.get(f"/v1/jobs/{cmp['id']}/result", headers=h), 404)
+    bad = api.http.post(
+        "/v1/comparisons",
+        headers=h,
+        files=files[:1],
+        data={"backends": "nope", "time_limit": "0.1"},
+    )
+    assert_error(bad, 400, "invalid_job")

@@ -49,9 +49,9 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
     )
     _add_error_handlers(app)
     from kakehashi.service import dashboard
-    from kakehashi.service.routers import admin, backends, jobs, usage
+    from kakehashi.service.routers import admin, backends, comparisons, jobs, usage
 
-    for module in (jobs, backends, usage, admin):
+    for module in (jobs, comparisons, backends, usage, admin):
         app.include_router(module.router)
     dashboard.install(app)
     return app

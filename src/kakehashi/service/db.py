@@ -90,15 +90,33 @@ def write_session(engine: sa.Engine) -> Iterator[Session]:
 
 
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with the migrations shipped in this package."""
+    """Bring the schema to ``revision`` (up or down) with the migrations in this package."""
     from alembic import command
     from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("kakehashi.service") / "migrations"))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        current = MigrationContext.configure(conn).get_current_revision()
+        script = ScriptDirectory.from_config(cfg)
+        target = script.get_revision(revision).revision if revision != "head" else None
+        going_down = (
+            target is not None
+            and current not in (None, target)
+            and _is_descendant(script, current, target)
+        )
+        if going_down:
+            command.downgrade(cfg, revision)
+        else:
+            command.upgrade(cfg, revision)
+
+
+def _is_descendant(script, rev: str, ancestor: str) -> bool:
+    """Whether ``rev`` comes after ``ancestor`` in the migration history."""
+    return any(r.revision == ancestor for r in script.iterate_revisions(rev, "base"))
 
 
 def check_database(url: str) -> None:

@@ -82,6 +82,8 @@ class Job(Base):
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_jobs_tenant_idempotency"),
         Index("ix_jobs_status_seq", "status", "seq"),
         Index("ix_jobs_tenant_seq", "tenant_id", "seq"),
+        Index("ix_jobs_tenant_created", "tenant_id", "created_at"),
+        Index("ix_jobs_tenant_status", "tenant_id", "status"),
     )
     seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(40), unique=True)

@@ -39,6 +39,8 @@ RETURNING id
 def claim(engine: sa.Engine, worker_id: str) -> dict[str, Any] | None:
     """Take the oldest queued job for ``worker_id``; its run description, or None."""
     lock = "" if db.is_sqlite(engine) else "FOR UPDATE SKIP LOCKED"
+    if not _any(engine, sa.select(Job.seq).where(Job.status == QUEUED).limit(1)):
+        return None  # a plain read: idle workers do not queue up for the write lock
     now = time.time()
     with db.write_session(engine) as session:
         job_id = session.execute(
@@ -51,6 +53,7 @@ def claim(engine: sa.Engine, worker_id: str) -> dict[str, Any] | None:
         session.execute(sa.update(Worker).where(Worker.id == worker_id).values(job_id=job_id))
         return {
             "id": job.id,
+            "kind": job.kind,
             "backend": job.backend,
             "time_limit": job.time_limit,
             "seed": job.seed,
@@ -60,6 +63,11 @@ def claim(engine: sa.Engine, worker_id: str) -> dict[str, Any] | None:
             "problem_bytes": job.problem_bytes,
             "attempt": job.attempts,
         }
+
+
+def _any(engine: sa.Engine, stmt) -> bool:
+    with db.read_session(engine) as session:
+        return session.execute(stmt).first() is not None
 
 
 def heartbeat(engine: sa.Engine, job_id: str, worker_id: str, progress: float | None) -> str | None:
@@ -149,6 +157,11 @@ def requeue_stale(engine: sa.Engine, settings: Settings) -> dict[str, list[str]]
     cutoff = now - settings.heartbeat_timeout
     stale = (Job.heartbeat_at < cutoff,)
     out: dict[str, list[str]] = {}
+    silent = sa.select(Job.seq).where(Job.status.in_((RUNNING, CANCELLING)), *stale).limit(1)
+    if not _any(engine, silent) and not _any(
+        engine, sa.select(Worker.id).where(Worker.heartbeat_at < cutoff).limit(1)
+    ):
+        return out
     with db.write_session(engine) as session:
         steps = (
             (

@@ -78,14 +78,33 @@ def month_start(now: float) -> float:
 
 def used(session: Session, tenant_id: int, since: float) -> Charges:
     """Reservations and charges of the tenant's jobs created since ``since``."""
+    return used_month_and_day(session, tenant_id, since, since)[0]
+
+
+def used_month_and_day(
+    session: Session, tenant_id: int, month: float, day: float
+) -> tuple[Charges, Charges]:
+    """This month's and today's use, in one pass over the month's jobs (day ≥ month)."""
+    today = Job.created_at >= day
+
+    def total(col):
+        return sa.func.coalesce(sa.func.sum(col), 0.0)
+
+    def today_total(col):
+        return sa.func.coalesce(sa.func.sum(sa.case((today, col), else_=0.0)), 0.0)
+
     row = session.execute(
         sa.select(
-            sa.func.coalesce(sa.func.sum(Job.charge_money), 0.0),
-            sa.func.coalesce(sa.func.sum(Job.charge_cpu_seconds), 0.0),
-            sa.func.coalesce(sa.func.sum(Job.charge_qpu_seconds), 0.0),
-        ).where(Job.tenant_id == tenant_id, Job.created_at >= since)
+            total(Job.charge_money),
+            total(Job.charge_cpu_seconds),
+            total(Job.charge_qpu_seconds),
+            today_total(Job.charge_money),
+            today_total(Job.charge_cpu_seconds),
+            today_total(Job.charge_qpu_seconds),
+        ).where(Job.tenant_id == tenant_id, Job.created_at >= month)
     ).one()
-    return Charges(float(row[0]), float(row[1]), float(row[2]))
+    values = [float(v) for v in row]
+    return Charges(*values[:3]), Charges(*values[3:])
 
 
 def active_jobs(session: Session, tenant_id: int) -> int:
@@ -123,8 +142,7 @@ def check_and_reserve(
             f"(limit {lim.concurrent_jobs})",
             fix="wait for some to finish or cancel them, or ask for a higher limit",
         )
-    month = used(session, tenant.id, month_start(now))
-    day = used(session, tenant.id, day_start(now)) if want.cpu_seconds else Charges()
+    month, day = used_month_and_day(session, tenant.id, month_start(now), day_start(now))
     checks = (
         ("money this month", month.money, want.money, lim.money_per_month, "USD"),
         ("CPU-seconds today", day.cpu_seconds, want.cpu_seconds, lim.cpu_seconds_per_day, "s"),

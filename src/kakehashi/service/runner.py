@@ -46,7 +46,10 @@ def redact(text: str, secrets: list[str]) -> str:
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Solve the job's problem; ``{"result_json", "summary", "charges"}``."""
+    """Solve the job's problem (or run its comparison); ``{"result_json", "summary",
+    "charges"}``."""
+    if job.get("kind") == "comparison":
+        return run_comparison(job)
     import kakehashi
 
     with tempfile.TemporaryDirectory(prefix="kh-job-") as tmp:
@@ -80,3 +83,39 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "co2_grams": res.co2_grams,
     }
     return {"result_json": text, "summary": json.loads(json.dumps(summary)), "charges": charges}
+
+
+def run_comparison(job: dict[str, Any]) -> dict[str, Any]:
+    """:func:`kakehashi.compare` of the uploaded problems on the job's backends; the HTML
+    report and the per-backend table."""
+    import kakehashi
+    from kakehashi.service.jobs import unpack_files
+
+    with tempfile.TemporaryDirectory(prefix="kh-cmp-") as tmp:
+        problems = {}
+        for name, data in unpack_files(job["problem_bytes"]):
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            problems[Path(name).stem] = kakehashi.load(path)
+        cmp = kakehashi.compare(
+            problems,
+            list(job["backend"]),
+            repeats=int((job.get("options") or {}).get("repeats", 1)),
+            time_limit=float(job["time_limit"]),
+            seed=int(job.get("seed") or 0),
+        )
+        paths = cmp.report(Path(tmp) / "report.html", title="kakehashi comparison")
+        html = Path(paths["html"]).read_text()
+        table = json.loads(cmp.backends_table().to_json(orient="records"))
+        summary_text = cmp.summary()
+    text = redact(
+        json.dumps({"html": html, "backends": table, "summary": summary_text}), server_secrets()
+    )
+    summary = {
+        "backend": ",".join(job["backend"]),
+        "objective": None,
+        "feasible": True,
+        "status": "ok",
+        "verdict": summary_text[:2000],
+    }
+    return {"result_json": text, "summary": summary, "charges": {}}

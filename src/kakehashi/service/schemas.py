@@ -34,6 +34,7 @@ class Charges(BaseModel):
 
 class JobOut(BaseModel):
     id: str
+    kind: str = Field("solve", description="solve or comparison")
     status: str = Field(description="queued, running, completed, failed, cancelling, cancelled")
     tenant: str | None = None
     backend: str | list[str]
@@ -59,6 +60,7 @@ class JobOut(BaseModel):
     def of(cls, job: Job, tenant: str | None = None) -> JobOut:
         return cls(
             id=job.id,
+            kind=job.kind,
             status=job.status,
             tenant=tenant,
             backend=job.backend,

@@ -134,6 +134,10 @@ def get_result(
     """The result as kakehashi's JSON (all samples included) or an OMMX SampleSet."""
     with db.read_session(st.engine) as session:
         job = jobs.get_job(session, who, job_id)
+    if job.kind != "solve":
+        raise NotFoundError(
+            f"{job_id} is a comparison", fix=f"read GET /v1/comparisons/{job_id}/report"
+        )
     if job.status != COMPLETED or job.result_json is None:
         raise NotFoundError(
             f"job {job_id} has no result (status {job.status})",

@@ -1,0 +1,295 @@
+"""Load and fault benchmark of `kakehashi serve` (loopback only, bounded in count and time).
+
+Load run, per database (SQLite, PostgreSQL): ``--clients`` concurrent clients submit
+``--jobs`` small jobs (a 3-variable JSON QUBO each, backend ``exact``) to a server with two
+workers; reports submissions per second and p50/p99 submit latency, then waits until every
+job has completed. A tenant with a spending cap submits alongside; its cap must hold.
+
+Fault run (``--fault``): the same load, but when about 40 % of the jobs are accepted the
+server and one worker are killed with SIGKILL (the other worker dies with its server),
+restarted on the same store, and the clients carry on — retrying any submission whose answer
+was lost with the same ``Idempotency-Key``. At the end every accepted job must be completed
+exactly once (one ``completed`` event in the job log, one job per key) with its result intact
+(the objective a local exact solve gives for that problem).
+
+    python benchmarks/service_load.py                     # both databases, load + fault
+    python benchmarks/service_load.py --database sqlite --jobs 200 --no-fault
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+import kakehashi
+from kakehashi.service.testing import PostgresCluster, ServerProcess
+
+CAPPED_JOBS = 25  # the capped tenant's cap has room for this many jobs
+
+
+def problem_bytes(i: int) -> bytes:
+    c = (i % 7) - 3  # seven distinct problems, so results can be checked against a local solve
+    return (
+        b'{"vartype": "BINARY", "linear": {"a": -1, "b": -1, "c": %d}, '
+        b'"quadratic": {"a,b": 2}, "name": "load-%d"}' % (c, i)
+    )
+
+
+def expected_objective(i: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "p.json"
+        p.write_bytes(problem_bytes(i))
+        return kakehashi.solve(kakehashi.load(p), backend="exact", seed=0).objective
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Load:
+    """Clients sharing one queue of job numbers; each submission retried until answered."""
+
+    def __init__(self, url: str, key: str, capped_key: str, n_jobs: int, n_clients: int):
+        self.url, self.key, self.capped_key = url, key, capped_key
+        self.n_jobs, self.n_clients = n_jobs, n_clients
+        self.next = 0
+        self.accepted: dict[int, str] = {}
+        self.capped: dict[int, int] = {}
+        self.latencies: list[float] = []
+        self.retries = 0
+
+    async def submit(self, http: httpx.AsyncClient, i: int) -> None:
+        capped = i % 10 == 0  # every tenth job goes to the capped tenant
+        key = self.capped_key if capped else self.key
+        while True:
+            t0 = time.perf_counter()
+            try:
+                r = await http.post(
+                    "/v1/jobs",
+                    data={"backend": "exact", "seed": "0"},
+                    files={"file": (f"p{i}.json", problem_bytes(i))},
+                    headers={"Authorization": f"Bearer {key}", "Idempotency-Key": f"job-{i}"},
+                )
+            except httpx.HTTPError:
+                self.retries += 1
+                await asyncio.sleep(0.2)
+                continue
+            if r.status_code >= 500 or (r.status_code == 429 and not capped):
+                self.retries += 1
+                await asyncio.sleep(0.2)
+                continue
+            self.latencies.append(time.perf_counter() - t0)
+            if capped:
+                self.capped[r.status_code] = self.capped.get(r.status_code, 0) + 1
+                if r.status_code in (200, 201):
+                    self.accepted[i] = r.json()["id"]
+            else:
+                assert r.status_code in (200, 201), r.text
+                self.accepted[i] = r.json()["id"]
+            return
+
+    async def client(self) -> None:
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+            while self.next < self.n_jobs:
+                i = self.next
+                self.next += 1
+                await self.submit(http, i)
+
+    async def run(self) -> float:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(self.client() for _ in range(self.n_clients)))
+        return time.perf_counter() - t0
+
+
+def setup_tenants(server: ServerProcess, n_jobs: int) -> tuple[str, str, float]:
+    from kakehashi.service.jobs import JobSpec, estimate_charges, read_problem
+    from kakehashi.service.settings import Settings
+
+    admin = kakehashi.Client(server.url, server.admin_key)
+    key = admin.create_tenant("load", max_concurrent_jobs=10 * n_jobs, money_per_month=1e6)[
+        "api_key"
+    ]
+    one, _ = estimate_charges(
+        read_problem(problem_bytes(0), "p.json"), JobSpec(backend="exact", seed=0), Settings()
+    )
+    cap = one.money * (CAPPED_JOBS + 0.5)
+    capped = admin.create_tenant("capped", money_per_month=cap, max_concurrent_jobs=10 * n_jobs)[
+        "api_key"
+    ]
+    return key, capped, cap
+
+
+def wait_all_completed(server: ServerProcess, key: str, ids: set[str], timeout: float) -> float:
+    t0 = time.perf_counter()
+    client = kakehashi.Client(server.url, key)
+    while time.perf_counter() - t0 < timeout:
+        done = {j["id"] for j in client.jobs(status="completed")}
+        if ids <= done:
+            return time.perf_counter() - t0
+        time.sleep(0.5)
+    raise SystemExit(f"timed out: {len(ids - done)} of {len(ids)} jobs not completed")
+
+
+def verify(server: ServerProcess, load: Load, keys: tuple[str, str], cap: float) -> dict:
+    """Every accepted job completed exactly once, with its result intact; the cap held."""
+    import sqlalchemy as sa
+
+    from kakehashi.service.db import make_engine
+    from kakehashi.service.settings import Settings
+
+    engine = make_engine(Settings(data_dir=server.data_dir, database=server.database).database_url)
+    with engine.connect() as conn:
+        completions = dict(
+            conn.execute(
+                sa.text(
+                    "select job_id, count(*) from job_events where event = 'completed' "
+                    "group by job_id"
+                )
+            ).all()
+        )
+        per_key = conn.execute(
+            sa.text(
+                "select count(*), count(distinct tenant_id || ':' || idempotency_key) from jobs"
+            )
+        ).one()
+        capped_money = conn.execute(
+            sa.text(
+                "select coalesce(sum(charge_money), 0) from jobs "
+                "join tenants t on t.id = tenant_id where t.name = 'capped'"
+            )
+        ).scalar_one()
+    engine.dispose()
+    expected = {k: expected_objective(k) for k in range(7)}
+    clients = {
+        k: kakehashi.Client(server.url, key)
+        for k, key in zip(("load", "capped"), keys, strict=True)
+    }
+    lost = twice = wrong = 0
+    for job in load.accepted.values():
+        n = completions.get(job, 0)
+        lost += n == 0
+        twice += n > 1
+    # results intact: a sample of jobs' results against a local solve of the same problem
+    for i, job in list(load.accepted.items())[:: max(1, len(load.accepted) // 100)]:
+        r = clients["capped" if i % 10 == 0 else "load"].result(job)
+        wrong += not (r.feasible and r.objective == expected[i % 7])
+    return {
+        "accepted": len(load.accepted),
+        "lost": lost,
+        "completed_twice": twice,
+        "results_checked": min(len(load.accepted), 100),
+        "results_wrong": wrong,
+        "jobs_rows": per_key[0],
+        "distinct_idempotency_keys": per_key[1],
+        "capped_accepted": sum(v for k, v in load.capped.items() if k in (200, 201)),
+        "capped_refused": load.capped.get(429, 0),
+        "capped_money": capped_money,
+        "cap": cap,
+        "cap_held": capped_money <= cap,
+    }
+
+
+def run_load(database: str | None, n_jobs: int, n_clients: int, fault: bool) -> dict:
+    data = Path(tempfile.mkdtemp(prefix="kh-load-"))
+    env = {
+        "KAKEHASHI_RATE_LIMIT": "100000",
+        "KAKEHASHI_RATE_BURST": "100000",
+        "KAKEHASHI_WARM_UP": "",
+    }
+    server = ServerProcess(data, database, workers=2, env=env).start()
+    try:
+        key, capped_key, cap = setup_tenants(server, n_jobs)
+        load = Load(server.url, key, capped_key, n_jobs, n_clients)
+        restarted_after = None
+
+        async def main() -> float:
+            task = asyncio.create_task(load.run())
+            if fault:
+                while len(load.accepted) < 0.4 * n_jobs:
+                    await asyncio.sleep(0.01)
+                nonlocal restarted_after
+                restarted_after = len(load.accepted)
+                workers = kakehashi.Client(server.url, server.admin_key)._json(
+                    "GET", "/v1/admin/workers"
+                )
+                os.kill(server.proc.pid, signal.SIGKILL)
+                if workers:
+                    os.kill(workers[0]["pid"], signal.SIGKILL)
+                await asyncio.to_thread(server.restart)
+            return await task
+
+        wall = asyncio.run(main())
+        drain = wait_all_completed(
+            server, key, {j for i, j in load.accepted.items() if i % 10}, timeout=600
+        )
+        out = {
+            "database": "postgresql" if database else "sqlite",
+            "fault": fault,
+            "jobs": n_jobs,
+            "clients": n_clients,
+            "submit_seconds": wall,
+            "submissions_per_second": n_jobs / wall,
+            "p50_ms": 1000 * statistics.median(load.latencies),
+            "p99_ms": 1000 * percentile(load.latencies, 0.99),
+            "retries": load.retries,
+            "drain_seconds_after_submit": drain,
+            "killed_after_accepted": restarted_after,
+        }
+        out.update(verify(server, load, (key, capped_key), cap))
+        return out
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    ap.add_argument("--jobs", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--no-fault", action="store_true", help="skip the fault run")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    if not 1 <= args.jobs <= 5000 or not 1 <= args.clients <= 200:
+        sys.exit("keep it bounded: --jobs 1..5000, --clients 1..200")
+    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    cluster = PostgresCluster() if "postgresql" in kinds else None
+    rows = []
+    try:
+        for kind in kinds:
+            for fault in (False,) if args.no_fault else (False, True):
+                db = cluster.new_database() if kind == "postgresql" else None
+                row = run_load(db, args.jobs, args.clients, fault)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    finally:
+        if cluster:
+            cluster.stop()
+    print(
+        "\n| database | run | submissions/s | p50 ms | p99 ms | accepted | lost | twice | "
+        "results wrong | cap held |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['database']} | {'fault' if r['fault'] else 'load'} | "
+            f"{r['submissions_per_second']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['accepted']} | {r['lost']} | {r['completed_twice']} | {r['results_wrong']} | "
+            f"{'yes' if r['cap_held'] else 'NO'} |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
