@@ -163,7 +163,8 @@ def test_max_cost_refuses_before_anything_runs(monkeypatch):
     def must_not_run(*args, **kwargs):
         raise AssertionError("the backend ran although the estimate exceeded max_cost")
 
-    monkeypatch.setattr(backend, "solve", must_not_run)
+    # the cap is checked on the shared path, before run() (and before warm-up)
+    monkeypatch.setattr(backend, "run", must_not_run)
     with pytest.raises(BudgetError, match="max_cost"):
         kakehashi.solve(
             kakehashi.examples.small_maxcut(), backend="reference-sa", time_limit=1, max_cost=1e-9
