@@ -106,6 +106,8 @@ def test_submit_refuses_bad_jobs_before_queueing(api):
     assert_error(api.submit(key2, time_limit=-1), 400, "invalid_job")
     assert_error(api.submit(key2, options='{"api_token": "abc"}'), 400, "invalid_job")
     assert_error(api.submit(key2, options="not json"), 400, "invalid_job")
+    misspelt = api.submit(key2, backend="tabu", time_limit=1, options='{"num_raeds": 5}')
+    assert_error(misspelt, 400, "invalid_job")
     assert_error(api.submit(key2, max_cost=0), 400, "budget")
     r = api.http.post("/v1/jobs", data={"backend": "exact"}, headers=api.headers(key2))
     assert_error(r, 422, "invalid_request")  # no file

@@ -102,6 +102,8 @@ def read_problem(data: bytes, filename: str) -> Problem:
     from kakehashi.model.io import load
 
     name = Path(filename or "problem").name or "problem"
+    if name.lower().endswith(".json") and not data.startswith(b"\x1f\x8b"):
+        return _read_json_upload(data, name)  # the common small case, without a temp file
     with tempfile.TemporaryDirectory(prefix="kh-upload-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
@@ -113,6 +115,23 @@ def read_problem(data: bytes, filename: str) -> Problem:
                 fix="upload a file kakehashi reads (.mps .qplib .ommx .opb .json, Gset, bqp)",
                 code="invalid_problem",
             ) from exc
+
+
+def _read_json_upload(data: bytes, name: str) -> Problem:
+    """What :func:`kakehashi.model.io.read_json` gives for a file of that name and content."""
+    from kakehashi.model.io import problem_from_json_dict
+
+    fix = "upload a valid QUBO/Ising JSON document (see docs/formats.md)"
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise BadRequestError(
+            f"{name}: not valid JSON ({exc})", fix=fix, code="invalid_problem"
+        ) from exc
+    try:
+        return problem_from_json_dict(doc, source=name, name=name.split(".")[0]).validate()
+    except KakehashiError as exc:
+        raise BadRequestError(str(exc), fix=fix, code="invalid_problem") from exc
 
 
 def estimate_charges(
@@ -134,6 +153,9 @@ def estimate_charges(
     for name in names:
         try:
             backend = choose_backend(problem) if name == "auto" else get_backend(name)
+            validate = getattr(backend, "validate_options", None)
+            if callable(validate) and name != "auto":
+                validate(dict(spec.options))  # misspelt options refused before queueing
             est = estimate_run(backend, problem, time_limit=spec.time_limit, **spec.options)
             check_budget(est, spec.max_cost)
         except QuotaExceededError:
