@@ -25,7 +25,8 @@ from kakehashi.router.features import FEATURE_NAMES, features, vector
 from kakehashi.router.model import OUTPUTS, RouterModel, from_sklearn_forest, gap_score
 
 REACHED_TOL = 1e-6
-N_TREES = 60
+N_TREES = 40
+MAX_DEPTH = 12
 
 
 @dataclasses.dataclass
@@ -209,7 +210,11 @@ def fit(data: Dataset, *, seed: int = 0, n_trees: int = N_TREES) -> RouterModel:
     y_mean, y_std = Y.mean(axis=0), Y.std(axis=0)
     y_std[y_std == 0] = 1.0
     forest = RandomForestRegressor(
-        n_estimators=n_trees, min_samples_leaf=2, max_features=0.6, random_state=seed
+        n_estimators=n_trees,
+        min_samples_leaf=2,
+        max_depth=MAX_DEPTH,
+        max_features=0.6,
+        random_state=seed,
     )
     forest.fit(X, (Y - y_mean) / y_std)
     import sklearn
