@@ -207,6 +207,9 @@ def test_explain_command_prints_the_ranking_without_solving():
     out = CliRunner().invoke(app, ["explain", str(path), "--time-limit", "0.5"])
     assert out.exit_code == 0, out.output
     assert "auto chose" in out.output and "ranking for" in out.output
+    solved = CliRunner().invoke(app, ["solve", str(path), "-t", "0.2", "--seed", "1"])
+    assert solved.exit_code == 0, solved.output
+    assert "router     auto chose" in solved.output
 
 
 # ---------------------------------------------------------------------- retraining
@@ -308,3 +311,21 @@ def test_a_missing_shipped_model_falls_back_to_the_rule(monkeypatch, tmp_path):
 
     assert r.backend == choose_backend(p).name
     assert "fixed rule" in r.info["router"]["reason"]
+
+
+# ---------------------------------------------------------------------- portfolio
+def test_portfolio_races_the_top_k():
+    pytest.importorskip("kakehashi.executors.race", reason="the executors' race is not here")
+    p = kakehashi.examples.knapsack(10)
+    r = kakehashi.solve(p, time_limit=0.5, seed=1, portfolio=2)
+    info = r.info["router"]
+    assert len(info["portfolio"]) == 2
+    ranked = [c["name"] for c in info["candidates"] if not c["excluded"]]
+    assert info["portfolio"] == ranked[:2]
+    assert r.backend in info["portfolio"] and "race" in r.info
+    assert info["reason"].startswith(f"raced {', '.join(info['portfolio'])} (portfolio=2)")
+
+
+def test_portfolio_needs_a_whole_number():
+    with pytest.raises(KakehashiError, match="portfolio must be a whole number"):
+        kakehashi.solve(kakehashi.examples.knapsack(6), time_limit=0.2, portfolio=0)

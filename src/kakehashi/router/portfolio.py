@@ -22,11 +22,11 @@ def race_top(
 ) -> Result:
     """Race the ``k`` best-ranked eligible backends of ``decision`` on ``problem``; the
     result carries the router's explanation with the race's entrants."""
-    if not (isinstance(k, int) and k >= 1):
+    if isinstance(k, bool) or not (isinstance(k, int) and k >= 1):
         raise KakehashiError(f"portfolio must be a whole number ≥ 1 of backends, got {k!r}")
     names = decision.top(k)
     try:
-        from kakehashi.executors import race
+        from kakehashi.executors.race import race
     except ImportError:
         raise KakehashiError(
             "portfolio= races backends with kakehashi.executors.race, which this build of "

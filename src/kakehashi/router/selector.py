@@ -243,7 +243,7 @@ def _price(c: Candidate, backend: Any, problem: Problem, budget: float, cap, opt
 
     try:
         est = estimate_run(backend, problem, time_limit=budget, **options)
-    except (CatalogError, UnsupportedError, TypeError) as exc:
+    except (CatalogError, UnsupportedError) as exc:
         c.excluded = f"cannot be priced: {exc}"
         return
     c.currency = est.currency
@@ -349,6 +349,18 @@ def explain_choice(d: Decision) -> str:
         if quantum and quantum[0] not in runners:
             q = quantum[0]
             parts.append(f"quantum {q.name} predicted to lose ({_quality_text(q, short=True)})")
+    elif d.prefer == "quantum" and chosen.predicted:
+        classical = sorted(
+            (c for c in d.candidates if c.predicted and c.modality not in QUANTUM_MODALITIES
+             and c.excluded.startswith("not a quantum machine")),
+            key=_quality_key,
+        )  # fmt: skip
+        if classical and (classical[0].gap or 0.0) < (chosen.gap or 0.0) - TIE:
+            c = classical[0]
+            parts.append(
+                f"classical {c.name} predicted better ({_quality_text(c, short=True)}): "
+                "chosen anyway because prefer='quantum'"
+            )
     missing = [c for c in d.candidates if not c.available and c.modality in QUANTUM_MODALITIES]
     if missing:
         parts.append(f"{missing[0].name} {missing[0].excluded}")
