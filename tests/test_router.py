@@ -242,6 +242,8 @@ def test_retraining_from_a_small_run_store(tmp_path):
     assert "trained on 8 runs of 2 instances" in out.output
     model = load_model(model_path)
     assert model.backends == ("exact", "reference-sa")
+    shown = CliRunner().invoke(app, ["router", "info", str(model_path)])
+    assert shown.exit_code == 0 and "instances  2: ks-10, mc-10" in shown.output
     assert sorted(model.meta["instances"]) == ["ks-10", "mc-10"]
     d = route(kakehashi.examples.knapsack(8), time_limit=0.1, router=str(model_path))
     assert d.method == "model" and d.model == str(model_path)

@@ -35,6 +35,26 @@ def train(
     )
 
 
+@router_app.command("info")
+def info(
+    model: Annotated[
+        Path | None, typer.Argument(help="A model file (default: the one shipped)")
+    ] = None,
+) -> None:
+    """Say what a router model was trained on: backends, budgets, runs, instances."""
+    from kakehashi.router.model import load_model
+
+    m = load_model(model)
+    meta = m.meta
+    console.print(f"model      {m.path}", soft_wrap=True)
+    console.print(f"backends   {', '.join(m.backends)}", soft_wrap=True)
+    console.print(f"budgets    {', '.join(f'{b:g} s' for b in meta.get('budgets', []))}")
+    console.print(f"runs       {meta.get('runs')} ({meta.get('trees')} trees, scikit-learn "
+                  f"{meta.get('sklearn')}, {meta.get('trained_at')})")  # fmt: skip
+    names = meta.get("instances", [])
+    console.print(f"instances  {len(names)}: {', '.join(names)}", soft_wrap=True)
+
+
 _KIND = {
     "classical exact": "exact",
     "classical heuristic": "heuristic",
