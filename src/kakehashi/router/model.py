@@ -181,7 +181,7 @@ def load_model(path: str | os.PathLike | None = None) -> RouterModel:
     """
     p = Path(path) if path is not None else default_model_path()
     try:
-        key = (str(p.resolve()), p.stat().st_mtime)
+        key = (str(p), os.stat(p).st_mtime)
     except OSError:
         raise RouterModelError(
             f"no router model at {p}; train one with `kakehashi router train RUNS --out {p}` "

@@ -24,6 +24,8 @@ import math
 import time
 from typing import Any
 
+import numpy as np
+
 from kakehashi.errors import KakehashiError, UnsupportedError
 from kakehashi.model.problem import CONTINUOUS, Problem
 from kakehashi.router.features import features, vector
@@ -239,10 +241,10 @@ def applicability(backend: Any, problem: Problem, feats: dict[str, float]) -> li
 
 def _price(c: Candidate, backend: Any, problem: Problem, budget: float, cap, options) -> None:
     """Money and CO2 at the full budget (for caps); enumeration time against the budget."""
-    from kakehashi.backends.catalog import CatalogError, estimate_run
+    from kakehashi.backends.catalog import CatalogError
 
     try:
-        est = estimate_run(backend, problem, time_limit=budget, **options)
+        est = _estimate(backend, problem, budget, options)
     except (CatalogError, UnsupportedError) as exc:
         c.excluded = f"cannot be priced: {exc}"
         return
@@ -258,6 +260,32 @@ def _price(c: Candidate, backend: Any, problem: Problem, budget: float, cap, opt
         elif est.money > cap:
             c.excluded = f"would cost about {est.money:.3g} {est.currency} > max_cost={cap:g}"
     c.upper_bound = est.upper_bound
+
+
+_ESTIMATES: dict[tuple[Any, ...], Any] = {}
+
+
+def _estimate(backend: Any, problem: Problem, budget: float, options: dict[str, Any]) -> Any:
+    """``estimate_run`` at the full budget, remembered per process: the catalog's estimates
+    depend on the problem only through its size, variable domains and whether it has
+    constraints, all in the key (a catalog override via the environment is in it too)."""
+    import os
+
+    from kakehashi.backends.catalog import estimate_run
+
+    n = problem.num_variables
+    spans = float(np.sum(np.log2(np.maximum(problem.upper - problem.lower + 1.0, 1.0))))
+    key = (
+        backend.name, id(backend), budget, repr(sorted(options.items())), n,
+        problem.num_constraints, spans, os.environ.get("KAKEHASHI_CATALOG"),
+        os.environ.get("KAKEHASHI_CPU_USD_PER_VCPU_HOUR"),
+        os.environ.get("KAKEHASHI_CPU_WATTS_PER_CORE"),
+    )  # fmt: skip
+    if key not in _ESTIMATES:
+        if len(_ESTIMATES) > 4096:
+            _ESTIMATES.clear()
+        _ESTIMATES[key] = estimate_run(backend, problem, time_limit=budget, **options)
+    return dataclasses.replace(_ESTIMATES[key])
 
 
 def _grid() -> float:
