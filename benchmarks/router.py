@@ -83,9 +83,10 @@ def evaluate(data: Dataset, model_path: str, test: list[str], budgets: list[floa
             d = route(p, time_limit=budget, router=model_path, backends=sorted(measured))
             # the overhead a user pays: routing over every registered backend (the
             # availability memo warm, as after the first solve of a session)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             route(p, time_limit=budget, router=model_path)
             overhead = time.perf_counter() - t0
+            cpu = time.process_time() - c0
             rule = choose_backend(p).name
             vbs = min(measured.values())
             rows.append({
@@ -95,6 +96,7 @@ def evaluate(data: Dataset, model_path: str, test: list[str], budgets: list[floa
                 "sbs": measured.get(sbs, INFEASIBLE), "sbs_backend": sbs,
                 "rule": measured.get(rule, INFEASIBLE), "rule_backend": rule,
                 "overhead": overhead, "overhead_share": overhead / budget,
+                "cpu_share": cpu / budget,
                 "features_n": p.num_variables,
             })  # fmt: skip
     return {"rows": rows}
@@ -178,6 +180,7 @@ def main() -> None:
     ap.add_argument("--runs", required=True, help="the run store router_collect.py filled")
     ap.add_argument("--mqlib", default=os.environ.get("MQLIB_DIR"), help="built MQLib folder")
     ap.add_argument("--model-out", default=None, help="also keep the train-split model here")
+    ap.add_argument("--detail", action="store_true", help="print every test instance's pick")
     args = ap.parse_args()
 
     data = load_runs([args.runs])
@@ -201,14 +204,23 @@ def main() -> None:
             s = summarise(sub, who)
             print(
                 f"| {who} | {s['picks_best']:.0%} | {s['mean_dev']:.3%} | {s['worst_dev']:.2%} "
-                f"| {s['within_1pct']:.0%} | {s['gap_closed']:.0%} |"
+                f"| {s['within_1pct']:.0%} | {s['gap_closed']:.1%} |"
             )
         over = [r["overhead_share"] for r in sub]
         ms = statistics.median(r["overhead"] for r in sub) * 1e3
+        cpu = [r["cpu_share"] for r in sub]
+        load = os.getloadavg()[0]
         print(
-            f"routing overhead: median {statistics.median(over):.2%} of the budget, "
-            f"max {max(over):.2%} (median {ms:.1f} ms)"
+            f"routing overhead (wall, load average {load:.1f} on {os.cpu_count()} cores): "
+            f"median {statistics.median(over):.2%} of the budget, max {max(over):.2%} "
+            f"(median {ms:.1f} ms); CPU time: median {statistics.median(cpu):.2%}, "
+            f"max {max(cpu):.2%}"
         )
+        if args.detail:
+            for r in sub:
+                print(f"  {r['instance']:>22}: auto {r['choice']:<10} {r['auto']:8.3%}  VBS "
+                      f"{r['vbs_backend']:<10} {r['vbs']:8.3%}  rule {r['rule_backend']:<6} "
+                      f"{r['rule']:8.3%}")  # fmt: skip
         for r in sub:
             if r["auto"] - r["vbs"] > WITHIN:
                 print(f"  miss: {r['instance']}: auto {r['choice']} {r['auto']:.2%}, "

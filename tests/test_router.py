@@ -73,6 +73,16 @@ def test_features_of_integers_and_continuous_variables():
     assert g["frac_continuous"] == 1.0 and math.isinf(g["assignments_log2"])
 
 
+def test_features_of_a_higher_order_term():
+    m = kakehashi.Model("cubic")
+    x = m.binary("x", shape=4)
+    m.minimize(x[0] * x[1] * x[2] - 2 * x[1] * x[3] + x[0])
+    f = features(m.to_problem())
+    # the cubic monomial is a triangle in the interaction graph, plus the pair (1, 3)
+    assert f["max_order"] == 3 and f["density"] == pytest.approx(4 / 6)
+    assert f["qubo_variables"] == 5  # one Rosenberg auxiliary
+
+
 def test_spectral_features_on_a_larger_graph_use_lanczos():
     from kakehashi.bench.generators import maxcut_random
 

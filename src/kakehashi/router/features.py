@@ -265,7 +265,8 @@ def _constraints(p: Problem) -> dict[str, float]:
 
 
 def _qubo_cost(p: Problem, f: dict[str, float]) -> dict[str, float]:
-    """What compiling to a QUBO would add: encoding bits, slack bits, penalty scale.
+    """What compiling to a QUBO would add: encoding bits, slack bits, auxiliaries for
+    higher-order terms, penalty scale.
 
     Slack bits per inequality row: ⌈log2(reachable activity range + 1)⌉ over the row's
     bounds (what the compiler's log-encoded slack uses); at-most-one rows need none.
@@ -299,7 +300,9 @@ def _qubo_cost(p: Problem, f: dict[str, float]) -> dict[str, float]:
         row_mass = np.asarray(A.multiply(A).sum(axis=1)).ravel()
         if obj_scale > 0 and row_mass.size:
             dominance = math.log10(max(float(row_mass.max()), 1e-12) / obj_scale)
-    total = bits + slack
+    # Rosenberg substitution: at most one auxiliary per degree above two of each monomial
+    aux = float(sum(idx.shape[0] * (idx.shape[1] - 2) for idx, _ in p.higher_order.values()))
+    total = bits + slack + aux
     return {
         "slack_bits_rel": slack / max(n, 1),
         "qubo_vars_log": math.log10(max(total, 1.0)),
