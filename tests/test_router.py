@@ -341,3 +341,22 @@ def test_portfolio_races_the_top_k():
 def test_portfolio_needs_a_whole_number():
     with pytest.raises(KakehashiError, match="portfolio must be a whole number"):
         kakehashi.solve(kakehashi.examples.knapsack(6), time_limit=0.2, portfolio=0)
+
+
+def test_the_exported_forest_predicts_what_scikit_learn_predicts(tmp_path):
+    from sklearn.ensemble import RandomForestRegressor
+
+    from kakehashi.router.model import from_sklearn_forest
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    Y = np.column_stack([X[:, 0] > 0, np.sin(X[:, 1]), X[:, 2] * X[:, 3]])
+    mean, std = Y.mean(axis=0), Y.std(axis=0)
+    forest = RandomForestRegressor(n_estimators=7, max_depth=6, random_state=0)
+    forest.fit(X, (Y - mean) / std)
+    names = ("a", "b", "c")
+    model = from_sklearn_forest(forest, names, ("p", "q"), mean, std, {})
+    model = load_model(model.save(tmp_path / "m.npz"))
+    Xt = rng.standard_normal((50, 5))
+    expected = forest.predict(Xt) * std + mean
+    assert np.allclose(model.predict(Xt), expected, atol=1e-5)

@@ -24,12 +24,12 @@ def train(
     """Train the router on your own runs; use it with router=MODEL or KAKEHASHI_ROUTER_MODEL."""
     from kakehashi.router.train import train as train_model
 
-    path, data = train_model(runs, out, seed=seed)
+    path, model, data = train_model(runs, out, seed=seed)
     for note in data.notes:
         console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     console.print(
-        f"trained on {len(data.runs)} runs of {len(data.features)} instances, backends "
-        f"{', '.join(data.backends)}, budgets {', '.join(f'{b:g} s' for b in data.budgets)} "
+        f"trained on {model.meta['runs']} runs of {len(data.features)} instances, backends "
+        f"{', '.join(model.backends)}, budgets {', '.join(f'{b:g} s' for b in data.budgets)} "
         f"→ {path}",
         soft_wrap=True,
     )

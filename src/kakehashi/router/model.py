@@ -66,7 +66,7 @@ class RouterModel:
     right: np.ndarray
     feature: np.ndarray  # int32 (nodes,)
     threshold: np.ndarray  # float64 (nodes,)
-    value: np.ndarray  # float64 (nodes, outputs), already un-scaled
+    value: np.ndarray  # float32 (nodes, outputs), already un-scaled
     roots: np.ndarray  # int32 (trees,)
     depth: int
     meta: dict[str, Any]
@@ -93,7 +93,8 @@ class RouterModel:
             >>> m.predict(np.zeros((1, m.num_inputs))).shape
             (1, 3)
         """
-        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        # scikit-learn's trees compare float32 inputs with their thresholds: so do we
+        X = np.atleast_2d(np.asarray(X, dtype=np.float32)).astype(np.float64)
         node = np.broadcast_to(self.roots, (X.shape[0], self.roots.size)).copy()
         rows = np.arange(X.shape[0])[:, None]
         for _ in range(self.depth):
@@ -103,7 +104,7 @@ class RouterModel:
                 break
             go_left = X[rows, self.feature[node]] <= self.threshold[node]
             node = np.where(inner, np.where(go_left, left, self.right[node]), node)
-        return self.value[node].mean(axis=1)
+        return self.value[node].mean(axis=1, dtype=np.float64)
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -149,7 +150,7 @@ def from_sklearn_forest(
         right=np.concatenate(rights).astype(np.int32),
         feature=np.concatenate(feats).astype(np.int32),
         threshold=np.concatenate(thrs).astype(np.float64),
-        value=np.concatenate(vals).astype(np.float64),
+        value=np.concatenate(vals).astype(np.float32),  # leaf means: float32 is plenty
         roots=np.array(roots, dtype=np.int32),
         depth=depth + 1,
         meta=meta,

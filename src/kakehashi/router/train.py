@@ -241,13 +241,15 @@ def _sklearn_forest() -> Any:
     return RandomForestRegressor
 
 
-def train(paths: Sequence[str | Path], out: str | Path, *, seed: int = 0) -> tuple[Path, Dataset]:
+def train(
+    paths: Sequence[str | Path], out: str | Path, *, seed: int = 0
+) -> tuple[Path, RouterModel, Dataset]:
     """Train on the run stores at ``paths`` and write the model to ``out`` (.npz).
 
     Example (``kakehashi router train`` does this)::
 
-        path, data = train(["bench-out/runs.sqlite"], "my-router.npz")
+        path, model, data = train(["bench-out/runs.sqlite"], "my-router.npz")
     """
     data = load_runs(paths)
     model = fit(data, seed=seed)
-    return model.save(out), data
+    return model.save(out), model, data
