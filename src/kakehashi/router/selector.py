@@ -219,7 +219,9 @@ def applicability(backend: Any, problem: Problem, feats: dict[str, float]) -> li
     check = getattr(backend, "check", None)
     if callable(check):
         verdict = check(problem)
-        return [] if verdict else list(getattr(verdict, "reasons", ["not applicable"]))
+        if not verdict:
+            return list(getattr(verdict, "reasons", ["not applicable"]))
+        return _qubo_size_reasons(backend, feats)
     info = backend.info
     reasons = []
     continuous = bool((problem.vtype == CONTINUOUS).any())
@@ -228,15 +230,26 @@ def applicability(backend: Any, problem: Problem, feats: dict[str, float]) -> li
     if problem.num_constraints and not ({"constrained", "mip"} & set(info.accepts)):
         reasons.append("it takes no constraints")
     limit = info.max_variables
-    if limit is not None and not continuous:
-        size = feats["qubo_variables"] if "qubo" in info.accepts else problem.num_variables
-        if backend.name == "exact":
+    if backend.name == "exact" and limit is not None:
+        if feats["assignments_log2"] > limit:
             size = feats["assignments_log2"]
-            if size > math.log2(2**limit):
-                reasons.append(f"2^{size:.0f} assignments exceed its limit of 2^{limit}")
-        elif size > limit:
-            reasons.append(f"about {size:.0f} binary variables after compilation, it takes {limit}")
+            reasons.append(f"2^{size:.0f} assignments exceed its limit of 2^{limit}")
+    elif not continuous:
+        reasons += _qubo_size_reasons(backend, feats)
     return reasons
+
+
+def _qubo_size_reasons(backend: Any, feats: dict[str, float]) -> list[str]:
+    """A QUBO sampler's variable limit against the compiled size (encoding and slack bits
+    included), which ``check`` — counting the problem's own variables — cannot see."""
+    info = backend.info
+    limit = info.max_variables
+    if limit is None or "mip" in info.accepts or backend.name == "exact":
+        return []
+    size = feats["qubo_variables"]
+    if size > limit:
+        return [f"about {size:.0f} binary variables after compilation, it takes {limit}"]
+    return []
 
 
 def _price(c: Candidate, backend: Any, problem: Problem, budget: float, cap, options) -> None:
