@@ -123,6 +123,13 @@ def test_inapplicable_backends_are_left_out():
     assert all(not c.eligible for c in d.candidates if c.name != "tabu")
 
 
+def test_co2_predictions_use_the_accounting_grid_intensity():
+    from kakehashi.bench.accounting import JAPAN_GRID
+    from kakehashi.router.selector import GRID_G_PER_KWH
+
+    assert GRID_G_PER_KWH == JAPAN_GRID.grams_per_kwh
+
+
 def test_max_cost_leaves_out_what_may_cost_more():
     p = kakehashi.examples.knapsack(12)
     free = route(p, time_limit=1.0)

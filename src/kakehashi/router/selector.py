@@ -301,10 +301,14 @@ def _estimate(backend: Any, problem: Problem, budget: float, options: dict[str, 
     return dataclasses.replace(_ESTIMATES[key])
 
 
-def _grid() -> float:
-    from kakehashi.bench.accounting import JAPAN_GRID
+# g-CO2 per kWh for CO2 predictions: Japan's grid, the figure and source of
+# kakehashi.bench.accounting.JAPAN_GRID (ELCS FY2023), kept here so that routing does not
+# import the bench layer (tests check the two agree)
+GRID_G_PER_KWH = 421.0
 
-    return JAPAN_GRID.grams_per_kwh
+
+def _grid() -> float:
+    return GRID_G_PER_KWH
 
 
 # ---------------------------------------------------------------------- prediction
