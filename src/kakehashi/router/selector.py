@@ -171,20 +171,22 @@ def _candidates(
     for name in names or backend_names():
         b = get_backend(name)
         c = Candidate(name, b.info.modality)
+        out.append(c)
+        # applicability first (the catalog's word, no SDK needed): an unavailable machine
+        # is worth naming only when it could have taken the problem
+        try:
+            reasons = applicability(b, problem, feats)
+        except KakehashiError as exc:
+            reasons = [str(exc)]
         avail = _available(b)
-        if not avail:
-            c.available = False
-            c.excluded = f"unavailable: {avail.reason}"
-            out.append(c)
-            continue
-        reasons = applicability(b, problem, feats)
+        c.available = bool(avail)
         if reasons:
             c.applicable = False
             c.excluded = "not applicable: " + "; ".join(reasons)
-            out.append(c)
-            continue
-        _price(c, b, problem, budget, max_cost, options)
-        out.append(c)
+        elif not avail:
+            c.excluded = f"unavailable: {avail.reason}"
+        else:
+            _price(c, b, problem, budget, max_cost, options)
     return out
 
 
@@ -406,7 +408,10 @@ def explain_choice(d: Decision) -> str:
                 f"classical {c.name} predicted better ({_quality_text(c, short=True)}): "
                 "chosen anyway because prefer='quantum'"
             )
-    missing = [c for c in d.candidates if not c.available and c.modality in QUANTUM_MODALITIES]
+    missing = [
+        c for c in d.candidates
+        if not c.available and c.applicable and c.modality in QUANTUM_MODALITIES
+    ]  # fmt: skip
     if missing:
         parts.append(f"{missing[0].name} {missing[0].excluded}")
     return "; ".join(parts)
