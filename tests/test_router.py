@@ -342,7 +342,8 @@ def test_portfolio_races_the_top_k():
     ranked = [c["name"] for c in info["candidates"] if not c["excluded"]]
     assert info["portfolio"] == ranked[:2]
     assert r.backend in info["portfolio"] and "race" in r.info
-    assert info["reason"].startswith(f"raced {', '.join(info['portfolio'])} (portfolio=2)")
+    names = ", ".join(info["portfolio"])
+    assert info["reason"].startswith(f"auto raced {names} (portfolio=2): {r.backend} won")
 
 
 def test_portfolio_needs_a_whole_number():

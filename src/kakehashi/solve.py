@@ -136,7 +136,7 @@ def solve(
             from kakehashi.router.portfolio import race_top
 
             return race_top(prob, decision, portfolio, time_limit=time_limit, seed=seed,
-                            t0=t0, **options)  # fmt: skip
+                            t0=t0, max_cost=max_cost, **options)  # fmt: skip
         chosen = get_backend(decision.choice)
     elif prefer is not None or portfolio is not None or router is not None:
         raise KakehashiError(
