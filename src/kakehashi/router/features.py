@@ -177,9 +177,8 @@ def _coefficients(p: Problem) -> dict[str, float]:
 def _spectrum(g: sp.csr_matrix) -> dict[str, float]:
     """Extreme eigenvalues of the weighted adjacency, relative to its Frobenius norm.
 
-    Lanczos (ARPACK via ``eigsh``) with a loose tolerance and an iteration cap: these are
-    features, not results, and a not-quite-converged Ritz value is kept rather than waited
-    for.
+    Dense below 65 variables, else a capped Lanczos run: these are features, not results,
+    and a not-quite-converged Ritz value is kept rather than waited for.
     """
     n = g.shape[0]
     fro = float(np.sqrt(np.sum(g.data**2)))
