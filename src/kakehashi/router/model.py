@@ -185,8 +185,8 @@ def load_model(path: str | os.PathLike | None = None) -> RouterModel:
         key = (str(p), os.stat(p).st_mtime)
     except OSError:
         raise RouterModelError(
-            f"no router model at {p}; train one with `kakehashi router train RUNS --out {p}` "
-            f"or unset {MODEL_ENV}"
+            f"no router model at {p}; give an existing model file (router=, --router or "
+            f"${MODEL_ENV}), or train one with `kakehashi router train RUNS --out {p}`"
         ) from None
     if key in _CACHE:
         return _CACHE[key]
