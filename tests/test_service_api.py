@@ -346,3 +346,12 @@ def test_comparison_runs_problems_on_backends_and_serves_the_report(api):
         data={"backends": "nope", "time_limit": "0.1"},
     )
     assert_error(bad, 400, "invalid_job")
+
+
+def test_auto_reserves_the_backend_it_then_runs(api):
+    key = api.tenant("a")
+    job = api.submit(key, backend="auto", time_limit=0.5).json()
+    api.run_next()
+    done = api.http.get(f"/v1/jobs/{job['id']}", headers=api.headers(key)).json()
+    assert done["status"] == "completed", done["error"]
+    assert done["summary"]["auto_choice"] == job["estimate"][0]["backend"]

@@ -134,13 +134,33 @@ def _read_json_upload(data: bytes, name: str) -> Problem:
         raise BadRequestError(str(exc), fix=fix, code="invalid_problem") from exc
 
 
+def auto_choice(problem: Problem, spec: JobSpec):
+    """The backend ``backend="auto"`` will run, as :func:`kakehashi.solve` decides it (the
+    router's choice when the router is installed, else the built-in rule)."""
+    from kakehashi.backends.base import get_backend
+
+    try:
+        from kakehashi.router.selector import route
+    except ImportError:
+        from kakehashi.solve import choose_backend
+
+        return choose_backend(problem)
+    decision = route(
+        problem,
+        time_limit=spec.time_limit,
+        prefer="quality",
+        max_cost=spec.max_cost,
+        options=dict(spec.options),
+    )
+    return get_backend(decision.choice)
+
+
 def estimate_charges(
     problem: Problem, spec: JobSpec, settings: Settings
 ) -> tuple[Charges, list[dict[str, Any]]]:
     """What the run would reserve (summed over a race's backends) and the estimates."""
     from kakehashi.backends.base import get_backend
     from kakehashi.backends.catalog import check_budget, estimate_run
-    from kakehashi.solve import choose_backend
 
     if spec.time_limit is not None and spec.time_limit > settings.max_time_limit:
         raise BadRequestError(
@@ -152,7 +172,7 @@ def estimate_charges(
     total, estimates = Charges(), []
     for name in names:
         try:
-            backend = choose_backend(problem) if name == "auto" else get_backend(name)
+            backend = auto_choice(problem, spec) if name == "auto" else get_backend(name)
             validate = getattr(backend, "validate_options", None)
             if callable(validate) and name != "auto":
                 validate(dict(spec.options))  # misspelt options refused before queueing

@@ -58,6 +58,7 @@ def claim(engine: sa.Engine, worker_id: str) -> dict[str, Any] | None:
             "time_limit": job.time_limit,
             "seed": job.seed,
             "max_cost": job.max_cost,
+            "reserved_money": job.charge_money,
             "options": dict(job.options or {}),
             "problem_filename": job.problem_filename,
             "problem_bytes": job.problem_bytes,

@@ -56,7 +56,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         path = Path(tmp) / (Path(job["problem_filename"]).name or "problem")
         path.write_bytes(job["problem_bytes"])
         problem = kakehashi.load(path)
-    extra = {} if job.get("max_cost") is None else {"max_cost": job["max_cost"]}
+    max_cost = job.get("max_cost")
+    if job["backend"] == "auto" and job.get("reserved_money") is not None:
+        # the choice was priced and reserved at submit; whatever auto decides now may not
+        # cost more than that reservation
+        reserved = float(job["reserved_money"])
+        max_cost = reserved if max_cost is None else min(float(max_cost), reserved)
+    extra = {} if max_cost is None else {"max_cost": max_cost}
     result = kakehashi.solve(
         problem,
         backend=job["backend"],
