@@ -314,6 +314,15 @@ def using_threads(threads: int | None) -> Iterator[int]:
         nb.set_num_threads(old)
 
 
+def fewer_threads(nthreads: int, rows: int) -> int:
+    """Inside :func:`using_threads`: run on at most ``rows`` threads (one per read is the
+    most a row-parallel kernel uses; the outer context restores numba's setting)."""
+    want = max(1, min(nthreads, rows))
+    if want != nthreads:
+        nb.set_num_threads(want)
+    return want
+
+
 def deadline_of(start: float, time_limit: float | None) -> float:
     return np.inf if time_limit is None else start + max(0.0, float(time_limit))
 

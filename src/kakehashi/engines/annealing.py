@@ -19,6 +19,7 @@ from kakehashi.engines._core import (
     default_beta_range,
     energy_of,
     energy_tolerance,
+    fewer_threads,
     finish,
     local_fields,
     merge_traces,
@@ -213,6 +214,8 @@ def anneal(
     with using_threads(threads) as nthreads:
         if num_reads is None:
             num_reads = nthreads if timed else max(8, 2 * nthreads)
+        rows = num_reads if initial_states is None else max(num_reads, len(initial_states))
+        nthreads = fewer_threads(nthreads, rows)
         sweeps = int(num_sweeps) if num_sweeps is not None else (256 if timed else 1000)
         all_X, traces = [], []
         total_sweeps = 0

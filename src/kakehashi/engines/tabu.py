@@ -28,6 +28,7 @@ from kakehashi.engines._core import (
     deadline_of,
     energy_of,
     energy_tolerance,
+    fewer_threads,
     finish,
     local_fields,
     merge_traces,
@@ -395,6 +396,9 @@ def tabu(
     use_tree = 2.0 * avg_degree * np.log2(max(n, 2)) < n
     with using_threads(threads) as nthreads:
         R = int(num_reads) if num_reads is not None else nthreads
+        # no more threads than walkers: waking idle threads costs milliseconds on a busy
+        # machine (measured 30-50 ms per call with 2 threads for 1 walker, under load)
+        nthreads = fewer_threads(nthreads, R)
         states = seed_states(seed, R)
         if initial_states is not None:
             X = np.array(np.atleast_2d(initial_states), dtype=np.int8, copy=True)
