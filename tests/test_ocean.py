@@ -93,12 +93,22 @@ READ_COUNTED = [
 ]
 
 
+# short runs: these tests are about counts, not quality
+LIGHT = {
+    ocean.SimulatedAnnealingSampler: {"num_sweeps": 100},
+    ocean.ParallelTemperingSampler: {"num_sweeps": 50},
+    ocean.PopulationAnnealingSampler: {"num_sweeps": 20},
+    ocean.TabuSampler: {"max_moves": 500},
+    ocean.SimulatedBifurcationSampler: {"steps": 50},
+}
+
+
 @pytest.mark.parametrize("cls", READ_COUNTED)
 @pytest.mark.parametrize("num_reads", [1, 7, 50])
 def test_exactly_num_reads_rows_whether_or_not_the_presolve_solves_the_model(cls, num_reads):
     dense = dimod.generators.gnp_random_bqm(8, 1.0, "SPIN", random_state=2)
     for bqm in (chain(), dense):
-        ss = cls().sample(bqm, num_reads=num_reads, seed=3)
+        ss = cls().sample(bqm, num_reads=num_reads, seed=3, **LIGHT.get(cls, {}))
         assert len(ss) == num_reads
         dimod.testing.assert_sampleset_energies(ss, bqm)
 
@@ -228,3 +238,30 @@ def test_dwave_names_are_aliases():
     assert ocean.Neal is ocean.SimulatedAnnealingSampler
     steps = ocean.SteepestDescentSolver().sample_ising({"a": 1}, {}, num_reads=3).record.num_steps
     assert steps.shape == (3,)
+
+
+# ---------------------------------------------------------------- OpenJij's names
+def test_openjij_sasampler_halves_of_the_tests_that_also_need_sqa():
+    # OpenJij's test_empty, test_large_number_of_spins_with_sparse and test_error_handling,
+    # SASampler part only (tests/openjij_tests skips them whole: they construct SQASampler)
+    sampler = ocean.SASampler()
+    for sparse in (True, False):
+        assert len(sampler.sample_ising({}, {}, sparse=sparse).first.sample) == 0
+        assert len(sampler.sample_qubo(Q={}, sparse=sparse).first.sample) == 0
+    J = {(i, i + 1): -1 for i in range(100000)}
+    assert len(sampler.sample_ising({}, J).first.sample) == 100001
+    assert len(sampler.sample_qubo(Q=J).first.sample) == 100001
+    for kw in ("num_reads", "num_sweeps", "beta_min", "beta_max"):
+        with pytest.raises(TypeError):
+            ocean.SASampler(**{kw: 10})
+
+
+def test_openjij_schedule_and_initial_state():
+    h, J = {0: -1, 1: -1, 2: 1}, {(0, 1): -1, (1, 2): 0.5}
+    ss = ocean.SASampler().sample_ising(
+        h, J, schedule=[(0.1, 5), (1, 5), (10, 5)], initial_state=[1, 1, 1], seed=1, num_reads=3
+    )
+    assert ss.info["sweeps"] == 3 * 15 and isinstance(ss, ocean.Response)
+    assert ss.states.shape == (3, 3) and ss.min_samples == {0: 1, 1: 1, 2: -1}
+    ss = ocean.SASampler().sample_ising(h, J, beta_min=0.2, beta_max=5.0, num_sweeps=10, seed=1)
+    assert ss.info["beta_range"] == (0.2, 5.0)

@@ -51,6 +51,8 @@ __all__ = [
     "Neal",
     "ParallelTemperingSampler",
     "PopulationAnnealingSampler",
+    "Response",
+    "SASampler",
     "SamplerArgumentError",
     "SamplerArgumentTypeError",
     "SimulatedAnnealingSampler",
@@ -645,3 +647,118 @@ class SimulatedBifurcationSampler(_EngineSampler):
 # dwave-samplers' other names for the same samplers
 Neal = SimulatedAnnealingSampler
 SteepestDescentSolver = SteepestDescentSampler
+
+
+# ---------------------------------------------------------------------- OpenJij's names
+class Response(dimod.SampleSet):
+    """OpenJij's sample set: a ``dimod.SampleSet`` with OpenJij's accessors."""
+
+    @property
+    def states(self) -> np.ndarray:
+        return self.record.sample
+
+    @property
+    def energies(self) -> np.ndarray:
+        return self.record.energy
+
+    @property
+    def indices(self) -> list[Any]:
+        return list(self.variables)
+
+    @property
+    def min_samples(self) -> Any:
+        return self.first.sample
+
+
+class SASampler(SimulatedAnnealingSampler):
+    """Simulated annealing with OpenJij's ``SASampler`` arguments, a drop-in for
+    ``openjij.SASampler``: ``beta_min``/``beta_max`` (the β range), ``num_sweeps`` (default
+    1000), ``num_reads`` (default 1), ``schedule`` as ``[[beta, sweeps], ...]``,
+    ``initial_state`` (one state, a list in the model's variable order or a dict; every read
+    starts from it), ``seed``. ``updater``, ``sparse`` and ``reinitialize_state`` are accepted
+    and change nothing (one Metropolis updater, always sparse, every read starts afresh).
+    Returns a :class:`Response` (``states``, ``energies``, ``indices``, ``min_samples``)."""
+
+    _engine_name = "sa"
+    _parameters: ClassVar[dict[str, list[str]]] = {
+        "beta_min": [],
+        "beta_max": [],
+        "num_sweeps": [],
+        "num_reads": [],
+        "schedule": [],
+        "initial_state": [],
+        "updater": [],
+        "sparse": [],
+        "reinitialize_state": [],
+        "seed": [],
+        "presolve": [],
+        "time_limit": [],
+        "target": [],
+        "threads": [],
+    }
+
+    def sample(  # type: ignore[override]
+        self,
+        bqm: dimod.BinaryQuadraticModel,
+        beta_min: float | None = None,
+        beta_max: float | None = None,
+        num_sweeps: int | None = None,
+        num_reads: int | None = None,
+        schedule: Any = None,
+        initial_state: Any = None,
+        updater: str | None = None,
+        sparse: bool | None = None,
+        reinitialize_state: bool | None = None,
+        seed: int | None = None,
+        presolve: bool | None = None,
+        time_limit: float | None = None,
+        target: float | None = None,
+        threads: int | None = None,
+        **kwargs: Any,
+    ) -> Response:
+        """Anneal ``bqm`` as ``openjij.SASampler`` would; see the class docstring.
+
+        Example:
+            >>> import dimod
+            >>> ss = SASampler().sample_ising({0: -1}, {(0, 1): 1}, num_reads=3, seed=1)
+            >>> ss.states.tolist(), ss.energies.tolist()
+            ([[1, -1], [1, -1], [1, -1]], [-2.0, -2.0, -2.0])
+        """
+        kw: dict[str, Any] = {}
+        if schedule is not None:
+            betas = _openjij_schedule(schedule)
+            kw.update(beta_schedule_type="custom", beta_schedule=betas)
+        else:
+            kw.update(num_sweeps=num_sweeps)
+            if beta_min is not None or beta_max is not None:
+                default = engines.default_beta_range(_to_arrays(bqm)[1], 0, 0.125)
+                kw["beta_range"] = (
+                    default[0] if beta_min is None else float(beta_min),
+                    default[1] if beta_max is None else float(beta_max),
+                )
+        if initial_state is not None:
+            state = initial_state
+            if not isinstance(state, dict):
+                state = dict(zip(bqm.variables, state, strict=True))
+            kw.update(initial_states=state, initial_states_generator="tile")
+        ss = super().sample(
+            bqm,
+            num_reads=num_reads,
+            seed=seed,
+            presolve=presolve,
+            time_limit=time_limit,
+            target=target,
+            threads=threads,
+            **kw,
+            **kwargs,
+        )
+        return Response(ss.record, ss.variables, ss.info, ss.vartype)
+
+
+def _openjij_schedule(schedule: Any) -> np.ndarray:
+    """OpenJij's ``[[beta, sweeps], ...]`` → one β per sweep."""
+    try:
+        pairs = [(float(beta), int(steps)) for beta, steps in schedule]
+    except (TypeError, ValueError):
+        raise SamplerArgumentError("schedule must be [[beta, sweeps], ...]") from None
+    return np.concatenate([np.full(steps, beta) for beta, steps in pairs] or [np.zeros(0)])
