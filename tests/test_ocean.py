@@ -265,3 +265,10 @@ def test_openjij_schedule_and_initial_state():
     assert ss.states.shape == (3, 3) and ss.min_samples == {0: 1, 1: 1, 2: -1}
     ss = ocean.SASampler().sample_ising(h, J, beta_min=0.2, beta_max=5.0, num_sweeps=10, seed=1)
     assert ss.info["beta_range"] == (0.2, 5.0)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(ocean)
+    assert result.attempted > 0 and result.failed == 0

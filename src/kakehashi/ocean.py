@@ -437,8 +437,9 @@ class SteepestDescentSampler(_EngineSampler):
         Example:
             >>> import dimod
             >>> bqm = dimod.BQM({"a": 1.0, "b": 1.0}, {("a", "b"): -3.0}, 0.0, "BINARY")
-            >>> SteepestDescentSampler().sample(bqm, initial_states={"a": 1, "b": 1}).first.energy
-            -1.0
+            >>> ss = SteepestDescentSampler().sample(bqm, initial_states={"a": 1, "b": 1})
+            >>> float(ss.first.energy), ss.record.num_steps.tolist()
+            (-1.0, [0])
         """
         start, order, q = self._begin(bqm, kwargs)
         reads = self._reads(bqm, order, initial_states, initial_states_generator, num_reads, seed)

@@ -92,7 +92,7 @@ def eliminate_low_degree(qubo: Any) -> Reduction | None:
 
     Example:
         >>> import numpy as np, scipy.sparse as sp
-        >>> h = np.array([1.0, -2.0, 1.0])        # a path 0 - 1 - 2
+        >>> h = np.array([1.5, -2.0, 1.5])        # a path 0 - 1 - 2
         >>> J = sp.csr_matrix(np.array([[0, -1, 0], [-1, 0, -1], [0, -1, 0.0]]))
         >>> red = eliminate_low_degree((h, J))
         >>> red.reduced.n, red.reduced.offset      # solved outright: minimum -2
