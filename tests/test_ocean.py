@@ -272,3 +272,25 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(ocean)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_kernels_refuse_states_that_are_not_0_1_instead_of_looping():
+    from kakehashi import engines
+
+    q = (np.array([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]]))
+    spins = np.array([[-1, 1]])
+    for run in (
+        lambda: engines.tabu(q, initial_states=spins, num_reads=1, max_moves=10),
+        lambda: engines.anneal(q, initial_states=spins, num_sweeps=10),
+        lambda: engines.polish(q, spins),
+        lambda: engines.descend_rows(q, spins.astype(np.int8)),
+    ):
+        with pytest.raises(ValueError, match="0/1"):
+            run()
+
+
+def test_non_finite_biases_are_refused():
+    bqm = dimod.BQM({"a": float("inf"), "b": -1.0}, {("a", "b"): 1.0}, 0.0, "BINARY")
+    for cls in READ_COUNTED:
+        with pytest.raises(ocean.SamplerArgumentError, match="finite"):
+            cls().sample(bqm)

@@ -94,6 +94,8 @@ def _to_arrays(bqm: dimod.BinaryQuadraticModel) -> tuple[list[Any], engines.Qubo
     order = list(binary.variables)
     n = len(order)
     h, (row, col, val), offset = binary.to_numpy_vectors(variable_order=order)
+    if not (np.isfinite(h).all() and np.isfinite(val).all() and np.isfinite(offset)):
+        raise SamplerArgumentError("the model's biases must be finite numbers (no inf or nan)")
     J = sp.coo_matrix((np.r_[val, val], (np.r_[row, col], np.r_[col, row])), shape=(n, n))
     return order, engines.as_arrays((np.asarray(h, dtype=float), J.tocsr(), float(offset)))
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from kakehashi.engines._core import (
     as_arrays,
+    as_states,
     clock,
     deadline_of,
     default_beta_range,
@@ -224,9 +225,7 @@ def anneal(
             betas = beta_schedule(beta_range, sweeps, schedule)
             t_batch = clock()
             if initial_states is not None and batch == 0:
-                X = np.array(np.atleast_2d(initial_states), dtype=np.int8, copy=True)
-                if X.shape != (X.shape[0], q.n):
-                    raise ValueError(f"initial_states must have {q.n} columns")
+                X = as_states(initial_states, q.n)
                 R = X.shape[0]
                 states = seed_states(seed, R, stream=batch)
             else:

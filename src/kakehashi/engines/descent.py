@@ -13,6 +13,7 @@ import numpy as np
 
 from kakehashi.engines._core import (
     as_arrays,
+    as_states,
     clock,
     energy_tolerance,
     finish,
@@ -65,6 +66,8 @@ def descend_rows(qubo: Any, X: np.ndarray, threads: int | None = None) -> np.nda
     q = as_arrays(qubo)
     if X.shape[0] == 0 or X.shape[1] == 0:
         return np.zeros(X.shape[0], dtype=np.int64)
+    if X.min() < 0 or X.max() > 1:
+        raise ValueError("descend_rows needs 0/1 rows (a -1 would never settle)")
     with using_threads(threads):
         return descend_many(q.h, q.indptr, q.indices, q.data, X, energy_tolerance(q) / max(1, q.n))
 
@@ -85,7 +88,7 @@ def polish(qubo: Any, samples: np.ndarray, *, threads: int | None = None) -> Any
     """
     q = as_arrays(qubo)
     t0 = clock()
-    X = np.array(np.atleast_2d(samples), dtype=np.int8, copy=True)
+    X = as_states(samples, q.n)
     flips = polish_rows(q, X, threads)
     E = None
     res = finish(q, X, np.zeros((0, 2)), {"engine": "descent", "flips": flips})

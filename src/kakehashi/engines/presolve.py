@@ -26,7 +26,14 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from kakehashi.engines._core import QuboArrays, as_arrays, clock, finish, resolve_seed
+from kakehashi.engines._core import (
+    QuboArrays,
+    as_arrays,
+    as_states,
+    clock,
+    finish,
+    resolve_seed,
+)
 
 
 @dataclasses.dataclass
@@ -55,9 +62,7 @@ class Reduction:
 
     def restrict(self, X: np.ndarray) -> np.ndarray:
         """Full 0/1 states → the reduced variables' columns."""
-        X = np.atleast_2d(np.asarray(X, dtype=np.int8))
-        if X.shape[1] != self.original.n:
-            raise ValueError(f"initial_states must have {self.original.n} columns")
+        X = as_states(X, self.original.n)
         return np.ascontiguousarray(X[:, self.kept])
 
     def lift(self, Y: np.ndarray, seed: int | None = 0) -> np.ndarray:

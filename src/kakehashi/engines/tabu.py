@@ -24,6 +24,7 @@ import numpy as np
 
 from kakehashi.engines._core import (
     as_arrays,
+    as_states,
     clock,
     deadline_of,
     energy_of,
@@ -401,9 +402,7 @@ def tabu(
         nthreads = fewer_threads(nthreads, R)
         states = seed_states(seed, R)
         if initial_states is not None:
-            X = np.array(np.atleast_2d(initial_states), dtype=np.int8, copy=True)
-            if X.shape != (R, n):
-                raise ValueError(f"initial_states must be ({R}, {n})")
+            X = as_states(initial_states, n, R)
         else:
             X = np.random.default_rng(int(states[0]) if R else 0).integers(
                 0, 2, size=(R, n), dtype=np.int8
