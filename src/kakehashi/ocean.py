@@ -380,9 +380,9 @@ class TabuSampler(_EngineSampler):
             if not 0 <= tenure < q.n:
                 raise SamplerArgumentError(f"tenure must be in [0, {q.n - 1}], got {tenure}")
         reads = self._reads(bqm, order, initial_states, initial_states_generator, num_reads, seed)
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, Real)):
+            raise SamplerArgumentTypeError(f"timeout must be milliseconds or None, got {timeout!r}")
         if time_limit is None and max_moves is None and timeout is not None and timeout >= 0:
-            if not isinstance(timeout, Real):
-                raise SamplerArgumentTypeError(f"timeout must be milliseconds, got {timeout!r}")
             workers = min(reads.num_reads, threads or engines.default_threads())
             time_limit = float(timeout) / 1000 * -(-reads.num_reads // workers)
         sampled = [time.perf_counter_ns()]
