@@ -105,7 +105,7 @@ class _Reads:
     """Parsed reads: how many, the starting states (0/1, columns in ``order``) and the seed."""
 
     num_reads: int
-    states: np.ndarray
+    states: np.ndarray | None  # None: the engine draws its own (timed annealing)
     seed: int | None
 
 
@@ -144,9 +144,8 @@ class _EngineSampler(dimod.Sampler, dimod.Initialized):
             seed=seed,
         )
         ss = parsed.initial_states
-        X = ss.record.sample[:, [ss.variables.index(v) for v in order]] if order else None
-        if X is None:
-            X = np.zeros((parsed.num_reads, 0), dtype=np.int8)
+        columns = [ss.variables.index(v) for v in order]
+        X = ss.record.sample[:, columns] if columns else np.zeros((parsed.num_reads, 0))
         if bqm.vartype is dimod.SPIN:
             X = X > 0
         return _Reads(parsed.num_reads, np.ascontiguousarray(X, dtype=np.int8), seed)
