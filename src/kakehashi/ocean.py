@@ -10,7 +10,8 @@ Swap the import and keep the rest::
 Drop-ins for dwave-samplers 1.8.0 (same names, same arguments, same read counts, same
 exceptions; D-Wave's own test files run against them, see ``docs/ocean.md``):
 :class:`SimulatedAnnealingSampler` (alias ``Neal``), :class:`TabuSampler`,
-:class:`SteepestDescentSampler` (alias ``SteepestDescentSolver``). kakehashi's own:
+:class:`SteepestDescentSampler` (alias ``SteepestDescentSolver``),
+:class:`SteepestDescentComposite`; OpenJij's :class:`SASampler`. kakehashi's own:
 :class:`ParallelTemperingSampler`, :class:`PopulationAnnealingSampler`,
 :class:`SimulatedBifurcationSampler`.
 
@@ -57,6 +58,7 @@ __all__ = [
     "SamplerArgumentTypeError",
     "SimulatedAnnealingSampler",
     "SimulatedBifurcationSampler",
+    "SteepestDescentComposite",
     "SteepestDescentSampler",
     "SteepestDescentSolver",
     "TabuSampler",
@@ -649,6 +651,44 @@ class SimulatedBifurcationSampler(_EngineSampler):
 # dwave-samplers' other names for the same samplers
 Neal = SimulatedAnnealingSampler
 SteepestDescentSolver = SteepestDescentSampler
+
+
+class SteepestDescentComposite(dimod.ComposedSampler):
+    """The child sampler's samples, each polished by steepest descent, a drop-in for
+    ``dwave.samplers.SteepestDescentComposite``: parameters go to the child.
+
+    Example:
+        >>> import dimod
+        >>> sampler = SteepestDescentComposite(dimod.RandomSampler())
+        >>> bqm = dimod.BQM.from_ising({0: 2, 1: 2}, {(0, 1): -1})
+        >>> sampler.sample(bqm, num_reads=5, seed=1).record.sample.tolist() == [[-1, -1]] * 5
+        True
+    """
+
+    def __init__(self, child_sampler: dimod.Sampler):
+        self._children = [child_sampler]
+
+    def __repr__(self) -> str:
+        # stable (no address): dimod's generated tests are named after it, and pytest-xdist
+        # needs the same names in every worker
+        return f"SteepestDescentComposite({type(self.child).__name__}())"
+
+    @property
+    def children(self) -> list[dimod.Sampler]:
+        return self._children
+
+    @property
+    def parameters(self) -> dict[str, list[str]]:
+        return dict(self.child.parameters)
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {"child_properties": dict(self.child.properties)}
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
+        """The child's sample set, descended to 1-flip local minima (``num_steps`` each)."""
+        sampleset = self.child.sample(bqm, **parameters)
+        return SteepestDescentSampler().sample(bqm, initial_states=sampleset)
 
 
 # ---------------------------------------------------------------------- OpenJij's names

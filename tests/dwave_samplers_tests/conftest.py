@@ -1,8 +1,8 @@
 """D-Wave's own sampler tests, run against kakehashi.ocean.
 
 The ``test_*.py`` files here are dwave-samplers 1.8.0's
-``tests/test_simulated_annealing_sampler.py``, ``tests/test_tabu_sampler.py`` and
-``tests/test_greedy_sampler.py`` (Apache License 2.0, see
+``tests/test_simulated_annealing_sampler.py``, ``tests/test_tabu_sampler.py``,
+``tests/test_greedy_sampler.py`` and ``tests/test_greedy_composite.py`` (Apache License 2.0, see
 ``LICENSE``; commit 6bb7f6745b82afd6c2e4966559e55f369818fce4, tag 1.8.0 of
 github.com/dwavesystems/dwave-samplers), unchanged but for the import of the sampler, which
 each marks with ``# kakehashi: was ...``. Every test runs except those below, each with its
