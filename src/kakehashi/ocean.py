@@ -327,7 +327,7 @@ class TabuSampler(_EngineSampler):
     ``energy_threshold`` stops the search; ``time_limit`` (seconds, whole call) or
     ``max_moves`` (per read) replace ``timeout``. Reads run in parallel on ``threads``, so
     the call takes ``timeout × ⌈num_reads / threads⌉``. The clock starts after the one-off
-    set-up, and each read makes at least 1000 moves however short the budget."""
+    set-up, and each read makes at least max(1000, n) moves however short the budget."""
 
     _engine_name = "tabu"
     _parameters: ClassVar[dict[str, list[str]]] = {
