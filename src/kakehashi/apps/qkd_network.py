@@ -375,7 +375,7 @@ def plan_costs(answer: QkdPlan, data: QkdNetworkData) -> dict[str, float]:
 def _protection(answer: QkdPlan, data: QkdNetworkData) -> list[dict[str, Any]]:
     """Per demand: its class, how it is protected, over which chain, and why."""
     limit = data.max_trusted_nodes
-    reachable = [bool(r) for r in candidate_routes(data)]
+    candidates = [len(r) for r in candidate_routes(data)]
     out = []
     for d in range(data.num_demands):
         cls = data.security[d]
@@ -388,9 +388,10 @@ def _protection(answer: QkdPlan, data: QkdNetworkData) -> list[dict[str, Any]]:
         if mode == "none":
             reason = f"{title}, but the plan gives it neither QKD key nor PQC"
         elif mode == "pqc":
+            k = candidates[d]
             reason = f"{title}: PQC gateways at both ends; " + (
-                "cheaper than reserving QKD key"
-                if reachable[d]
+                f"chosen over its {k} candidate QKD chain{'s' if k != 1 else ''}"
+                if k
                 else f"no chain of at most {data.max_route_hops} links within QKD reach "
                 "joins the two sites"
             )
