@@ -398,7 +398,10 @@ def _tokyo_text() -> str:
 # ---------------------------------------------------------------------- QUBO path and CLI
 @pytest.mark.parametrize(
     ("backend", "work"),
-    [("sa", {"num_reads": 32, "num_sweeps": 2000}), ("tabu", {"num_reads": 8, "max_moves": 20000})],
+    [
+        ("sa", {"num_reads": 32, "num_sweeps": 2000, "threads": 1}),
+        ("tabu", {"num_reads": 8, "max_moves": 20000, "threads": 1}),
+    ],
 )
 def test_a_tiny_network_solves_and_validates_on_a_qubo_backend(backend, work):
     # a fixed amount of work (not a time limit) keeps the outcome the same on a busy machine
@@ -407,6 +410,22 @@ def test_a_tiny_network_solves_and_validates_on_a_qubo_backend(backend, work):
     assert run.validation.valid, run.validation.errors
     assert run.answer.objective == pytest.approx(run.result.objective)
     assert run.answer.objective >= run.baseline.objective - 1e-9
+
+
+def test_tokyo_on_tabu_gives_a_valid_plan(tokyo):
+    data, ref = tokyo
+    work = {"num_reads": 8, "max_moves": 100_000, "threads": 1}
+    run = QKD.run(data, backend="tabu", time_limit=60, seed=1, baseline=False, **work)
+    assert run.validation.valid, run.validation.errors
+    assert run.answer.objective >= ref.objective - 1e-9
+
+
+def test_qubo_samplers_get_the_scaled_penalty_and_mip_solvers_do_not():
+    from kakehashi.apps.qkd_network import _runs_penalty_loop
+
+    assert _runs_penalty_loop("tabu") and _runs_penalty_loop("sa")
+    assert not _runs_penalty_loop("highs") and not _runs_penalty_loop("auto")
+    assert not _runs_penalty_loop("no-such-backend")
 
 
 def test_cli_runs_the_shipped_tokyo_network():
