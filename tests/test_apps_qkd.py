@@ -424,7 +424,7 @@ def test_qubo_samplers_get_the_scaled_penalty_and_mip_solvers_do_not():
     from kakehashi.apps.qkd_network import _runs_penalty_loop
 
     assert _runs_penalty_loop("tabu") and _runs_penalty_loop("sa")
-    assert not _runs_penalty_loop("highs") and not _runs_penalty_loop("auto")
+    assert not _runs_penalty_loop("highs") and not _runs_penalty_loop(["tabu", "sa"])
     assert not _runs_penalty_loop("no-such-backend")
 
 

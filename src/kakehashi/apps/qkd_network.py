@@ -518,6 +518,11 @@ class QkdNetwork(UseCase):
     def run(self, data: QkdNetworkData, backend: Any = "auto", **kwargs: Any) -> Any:
         """:meth:`UseCase.run`, with ``penalty=qubo_penalty_scale`` for QUBO-sampling
         backends unless ``penalty`` is given."""
+        if backend == "auto":
+            from kakehashi.solve import choose_backend
+
+            # resolve the choice here (the rule solve() applies) so the penalty can follow it
+            backend = choose_backend(self.build(data)).name
         if "penalty" not in kwargs and _runs_penalty_loop(backend):
             kwargs["penalty"] = self.qubo_penalty_scale
         return super().run(data, backend, **kwargs)
@@ -672,7 +677,7 @@ def _runs_penalty_loop(backend: Any) -> bool:
     (and so takes ``penalty=``); vendor backends with their own ``solve`` do not."""
     from kakehashi.backends.base import QuboSamplerBackend, get_backend
 
-    if not isinstance(backend, str) or backend == "auto":
+    if not isinstance(backend, str):
         return False
     try:
         chosen = get_backend(backend)
