@@ -39,13 +39,23 @@ TOP_KEYS = {
     "settings",
     "physics",
 }
+# every table also takes a free-text "note" column (where a figure comes from), not read
 COLUMNS = {
     "sites": (
         {"name"},
-        {"x_km", "y_km", "lat", "lon", "trusted_node_cost", "pqc_gateway_cost", "trusted_allowed"},
+        {
+            "x_km",
+            "y_km",
+            "lat",
+            "lon",
+            "trusted_node_cost",
+            "pqc_gateway_cost",
+            "trusted_allowed",
+            "note",
+        },
     ),
-    "links": ({"a", "b", "length_km"}, {"loss_db_per_km", "pair_cost"}),
-    "demands": ({"a", "b", "rate_bps", "security"}, set()),
+    "links": ({"a", "b", "length_km"}, {"loss_db_per_km", "pair_cost", "note"}),
+    "demands": ({"a", "b", "rate_bps", "security"}, {"note"}),
 }
 COSTS = {
     "qkd_pair": "pair_cost",

@@ -21,8 +21,9 @@ The default parameters are those Lo, Ma & Chen take from the GYS experiment (Gob
 Shields, Appl. Phys. Lett. 84, 3762 (2004)): α = 0.21 dB/km at 1550 nm, e_d = 3.3 %,
 Y0 = 1.7·10⁻⁶ per pulse, η_Bob = 4.5 %; error-correction inefficiency f(E) = 1.22
 (the Cascade figure Lo, Ma & Chen use). The pulse rate is not part of the per-pulse model;
-its default, 1 GHz, is the clock of current decoy-BB84 systems (Yuan et al.,
-Opt. Express 16, 18790 (2008) ran at 1 GHz) — set it to your system's.
+its default is 1 GHz, a clock decoy BB84 has run at since "Gigahertz decoy quantum key
+distribution with 1 Mbit/s secure key rate", Opt. Express 16, 18790 (2008) — set it to your
+system's.
 
 Example:
     >>> p = DecoyBB84()

@@ -104,7 +104,8 @@ def validate_plan(answer: Any, data: Any) -> Validation:
         errors.append(
             f"key rate short on link {data.link_name(e)}: demands {', '.join(users[e])} reserve "
             f"{load_units[e] * unit:g} bit/s but its {pairs[e]} pair(s) make "
-            f"{pairs[e] * rate[e]:.6g} bit/s ({supply_units[e]:g} whole units of {unit:g})"
+            f"{pairs[e] * rate[e]:.6g} bit/s, {supply_units[e] * unit:g} bit/s of it in whole "
+            f"units of {unit:g} bit/s per pair"
         )
     return Validation.from_errors(errors, plan_costs(answer, data)["total"])
 
