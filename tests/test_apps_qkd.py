@@ -194,6 +194,16 @@ def test_highs_optimum_equals_brute_force_on_a_diamond(changes, a_c_chains, a_c_
         assert {p["mode"] for p in answer.protection[:2]} == {a_c_mode}
 
 
+def test_scip_baseline_agrees_with_highs_and_brute_force():
+    pytest.importorskip("pyscipopt")
+    data = diamond(**ONE_PAIR)
+    ref = QKD.baseline(data, time_limit=30, solver="scip")
+    assert ref.tool == "SCIP MILP" and ref.status == "optimal"
+    assert ref.objective == pytest.approx(brute_force_cost(data))
+    with pytest.raises(AppDataError, match="unknown baseline solver"):
+        QKD.baseline(data, solver="gurobi")
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_highs_optimum_equals_brute_force_on_generated_networks(seed):
     data = dataclasses.replace(QKD.generate(4, seed=seed), routes_per_demand=50)
