@@ -509,7 +509,7 @@ class QkdNetwork(UseCase):
         return read_network(path)
 
     # -------------------------------------------------------------- solving
-    #: factor on the automatic penalty weights for backends running the adaptive penalty
+    #: factor on the automatic penalty weights for backends with the adaptive penalty
     #: loop: the weights follow the objective coefficients of a row's own variables, and a
     #: route's are tiny beside the equipment it forces, so with the plain weights the
     #: engines buy nothing and leave demands unserved (measured in docs/apps/qkd-network.md)
@@ -678,9 +678,10 @@ class QkdNetwork(UseCase):
 
 
 def _runs_penalty_loop(backend: Any) -> bool:
-    """Whether ``backend`` (a name) samples a QUBO through the shared adaptive penalty loop
-    (and so takes ``penalty=``); vendor backends with their own ``solve`` do not."""
-    from kakehashi.backends.base import QuboSamplerBackend, get_backend
+    """Whether ``backend`` (a name) declares the penalty loop's ``penalty`` option (the
+    QUBO samplers do; MIP solvers and vendor machines with their own constraint handling
+    do not)."""
+    from kakehashi.backends.base import get_backend
 
     if not isinstance(backend, str):
         return False
@@ -688,9 +689,8 @@ def _runs_penalty_loop(backend: Any) -> bool:
         chosen = get_backend(backend)
     except KakehashiError:
         return False  # an unknown name: let solve() say so
-    return isinstance(chosen, QuboSamplerBackend) and (
-        type(chosen).solve is QuboSamplerBackend.solve
-    )
+    declared = getattr(chosen, "all_parameters", None)
+    return callable(declared) and any(p.name == "penalty" for p in declared())
 
 
 class _Candidates:
