@@ -201,11 +201,10 @@ class QkdNetworkData:
         routes = candidate_routes(self)
         for d in np.flatnonzero([not r for r in routes]):
             if self.security[d] == "qkd":
-                a, b = self.demand_name(d).split("–")
                 raise AppDataError(
-                    f"demand {a}–{b} requires QKD but no chain of at most {self.max_route_hops} "
-                    f"links within QKD reach joins them (reach with these parameters: "
-                    f"{self.physics.max_distance_km():.0f} km at "
+                    f"demand {self.demand_name(d)} requires QKD but no chain of at most "
+                    f"{self.max_route_hops} links within QKD reach joins them (reach with "
+                    f"these parameters: {self.physics.max_distance_km():.0f} km at "
                     f"{self.physics.loss_db_per_km:g} dB/km); add links or sites between them, "
                     "raise max_route_hops, or relax its class to qkd_or_pqc"
                 )
