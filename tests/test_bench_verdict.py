@@ -193,3 +193,41 @@ def test_first_screen_screenshot_shows_the_verdict(an, tmp_path):
     html = page.read_text()
     first = html.index("<div class='verdict'")
     assert first < html.index("<h2>")  # the verdict comes before every section
+
+
+def test_measured_energy_subtracts_the_idle_baseline(tmp_path, monkeypatch):
+    """A RAPL zone (sysfs layout) whose counter rises at 10 W whatever this process does:
+    the idle baseline is sampled once and subtracted, so the run is billed ~0 J; the method
+    says 'measured'."""
+    import time
+
+    from kakehashi.bench import accounting
+
+    zone = tmp_path / "intel-rapl:0"
+    zone.mkdir()
+    (zone / "name").write_text("package-0\n")
+    (zone / "energy_uj").write_text("0\n")
+    t0 = time.perf_counter()
+
+    # the counter as the kernel would show it: 10 µJ per µs since t0, wrapping at 2^40
+    def counter(domains):
+        return [(int((time.perf_counter() - t0) * 1e7), 2**40)]
+
+    monkeypatch.setattr(accounting, "_read_rapl", counter)
+    monkeypatch.setattr(accounting, "RAPL_GLOB", str(tmp_path / "intel-rapl*"))
+    monkeypatch.setattr(accounting, "_IDLE_WATTS", {})
+    with accounting.Meter(use_rapl=True) as m:
+        time.sleep(0.2)
+    assert 9.0 < m.idle_watts < 11.0
+    assert m.rapl_raw_joules > 1.5  # ~2 J over 0.2 s at 10 W
+    assert m.rapl_joules < 0.1 * m.rapl_raw_joules  # the baseline is not billed to the run
+    assert accounting.subtract_idle(30.0, 20.0, 1.0) == 10.0
+    result = kakehashi.solve(kakehashi.examples.small_maxcut(), backend="exact")
+    row = accounting.account_run(m, result, kakehashi.get_backend("exact"),
+                                 accounting.AccountingConfig())  # fmt: skip
+    assert row["energy_method"].startswith("measured: RAPL, idle baseline")
+
+
+def test_energy_method_without_a_counter_says_estimated(an):
+    ok = an.runs[an.runs.status == "ok"]
+    assert ok.energy_method.str.contains("estimated|measured").all()

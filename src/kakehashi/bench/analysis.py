@@ -289,7 +289,9 @@ def _per_instance(runs: Any, seed: int) -> Any:
 def _energy_source(ok: Any) -> str:
     """``measured`` (RAPL counters), ``estimated`` (a power model) or ``mixed``."""
     methods = ok.energy_method.fillna("").astype(str)
-    measured = methods.str.contains("RAPL")
+    # a remote machine's share is always a catalog figure: only a local RAPL reading with
+    # nothing remote added counts as measured
+    measured = methods.str.contains("RAPL") & ~methods.str.startswith("catalog")
     if measured.all():
         return "measured"
     return "estimated" if not measured.any() else "mixed"

@@ -71,7 +71,7 @@ def chart_time_to_target(an: Analysis, colors: dict[str, str]) -> str:
     ax.set_xscale("log")
     _log_ticks(ax.xaxis)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("time to target (s, log scale; * = whole run time where unknown)")
+    ax.set_xlabel("time to target per run (log scale; see the note below for its source)")
     ax.set_ylabel("fraction of runs at the target")
     ax.set_title("Time to target (all instances)")
     ax.grid(alpha=0.3)
@@ -121,8 +121,9 @@ def chart_tts(an: Analysis, colors: dict[str, str]) -> str:
                 )
             else:
                 never.append(x)
-        ax.bar(xs, ys, width=width, color=colors[b], yerr=[lo, hi], capsize=2,
-               error_kw={"lw": 0.8})  # fmt: skip
+        bars = any(lo) or any(hi)
+        ax.bar(xs, ys, width=width, color=colors[b], yerr=[lo, hi] if bars else None,
+               capsize=2 if bars else 0, error_kw={"lw": 0.8})  # fmt: skip
         if never:
             ax.scatter(never, [top] * len(never), marker="x", color=colors[b], s=30)
     ax.set_yscale("log")
@@ -166,10 +167,23 @@ def chart_quality_time(an: Analysis, colors: dict[str, str]) -> str:
     ax.set_yscale("log")
     _log_ticks(ax.xaxis)
     ax.set_ylim(floor / 1.8, top * 1.8)
+    from matplotlib.ticker import FixedLocator
+
+    lo_k, hi_k = math.ceil(math.log10(floor * 1.5)), math.ceil(math.log10(top))
+    decades = [10.0**k for k in range(lo_k, hi_k)]
+    ax.yaxis.set_major_locator(FixedLocator([floor, *decades, top]))
     from matplotlib.ticker import FuncFormatter
 
     ax.yaxis.set_major_formatter(
-        FuncFormatter(lambda v, _: "at target" if v <= floor * 1.01 else f"{v:g}%")
+        FuncFormatter(
+            lambda v, _: (
+                "at target"
+                if v <= floor * 1.01
+                else "none feasible"
+                if v >= top * 0.99
+                else f"{v:g}%"
+            )
+        )
     )
     ax.set_xlabel("median run time (log scale)")
     ax.set_ylabel("median gap to target (%, log scale)")
@@ -192,7 +206,7 @@ def chart_pareto(an: Analysis, colors: dict[str, str]) -> str:
         (axes[1], "co2_g_per_solved", "pareto_co2", "CO2 per solved instance (g, log)"),
     ):
         xs = []
-        for _, r in pb.iterrows():
+        for k, (_, r) in enumerate(pb.iterrows()):
             x = r[col]
             if x is None or not np.isfinite(x) or x <= 0:
                 continue
@@ -201,8 +215,10 @@ def chart_pareto(an: Analysis, colors: dict[str, str]) -> str:
             ax.scatter([x], [y], color=colors[r.backend], s=70, zorder=3,
                        edgecolors="black" if r[front] else "none", linewidths=2)  # fmt: skip
             tag = r.backend if pb.time_limit.nunique() == 1 else f"{r.backend} {r.time_limit:g}s"
+            # alternate label sides so neighbours at the same height stay readable
             ax.annotate(tag + (" ★" if r[front] else ""), (x, y), fontsize=8,
-                        xytext=(4, 4), textcoords="offset points")  # fmt: skip
+                        xytext=(5, 5) if k % 2 == 0 else (5, -11),
+                        textcoords="offset points")  # fmt: skip
         ax.set_xscale("log")
         if xs:
             lo, hi = min(xs), max(xs)

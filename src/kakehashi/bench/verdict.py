@@ -120,16 +120,28 @@ def _times(r: float) -> str:
     return f"{_num(r)}×" if _ok(r) else "n/a"
 
 
+# ratios within 10% of 1 are read as a tie: run-to-run noise on a shared machine is larger
+TIE = 1.1
+
+
+def _tie(r: float) -> bool:
+    return 1 / TIE <= r <= TIE
+
+
 def _faster(r: float) -> str:
     """``4.1× slower`` or ``3× faster`` for a time ratio machine/baseline."""
     if not _ok(r):
         return "n/a"
+    if _tie(r):
+        return "as fast (within 10%)"
     return f"{_times(r)} slower" if r >= 1 else f"{_times(1 / r)} faster"
 
 
 def _cheaper(r: float, what: str = "cost") -> str:
     if not _ok(r):
         return f"{what} n/a"
+    if _tie(r):
+        return f"the same {what} (within 10%)"
     return f"{_times(r)} the {what}" if r >= 1 else f"1/{_num(1 / r)} of the {what}"
 
 
@@ -217,11 +229,11 @@ def _break_even_clause(q: Any, v: Versus) -> str:
     t = v.proj_time_ratio if _ok(v.proj_time_ratio) else v.time_ratio
     m = v.proj_money_ratio if _ok(v.proj_money_ratio) else v.money_ratio
     c = v.proj_co2_ratio if _ok(v.proj_co2_ratio) else v.co2_ratio
-    if _ok(t) and t > 1:
+    if _ok(t) and t > TIE:
         needs.append(f"be {_times(t)} faster")
-    if _ok(m) and m > 1:
+    if _ok(m) and m > TIE:
         needs.append(f"{_times(m)} cheaper")
-    if _ok(c) and c > 1:
+    if _ok(c) and c > TIE:
         needs.append(f"emit {_times(c)} less CO2")
     if v.real and not _ok(q.proj_money) and _ok(v.break_even_price):
         needs.append(
@@ -259,11 +271,11 @@ def indicator_rows(an: Any) -> tuple[list[str], list[list[str]]]:
         "machine",
         "what it is",
         "instances solved",
-        "time to target (TTS99)",
+        "time to target (TTS99, its solved instances)",
         "cost per solved instance",
         "CO2 per solved instance",
         f"energy / CO2 per year at {per_day} runs a day",
-        "against the baseline",
+        "against the baseline (instances both solved)",
     ]
     out = []
     for r in rows:
@@ -272,7 +284,7 @@ def indicator_rows(an: Any) -> tuple[list[str], list[list[str]]]:
             solved += f" ({int(r.instances_skipped)} skipped)"
         src = r.energy_source or "estimated"
         year = (
-            f"{r.kwh_per_year:,.3g} kWh / {r.co2_kg_per_year:,.3g} kg ({src})"
+            f"{_num(r.kwh_per_year)} kWh / {_num(r.co2_kg_per_year)} kg ({src})"
             if _ok(r.kwh_per_year)
             else "n/a"
         )
@@ -318,7 +330,8 @@ def indicator_rows(an: Any) -> tuple[list[str], list[list[str]]]:
                     _grams(_co2(an, r.proj_energy_j)) + " per run (estimated)"
                     if _ok(r.proj_energy_j)
                     else "unknown",
-                    f"{r.proj_kwh_per_year:,.3g} kWh (estimated)"
+                    f"{_num(r.proj_kwh_per_year)} kWh / "
+                    f"{_num(_co2(an, r.proj_energy_j) * an.runs_per_day * 0.365)} kg (estimated)"
                     if _ok(r.proj_kwh_per_year)
                     else "unknown",
                     "",
@@ -334,7 +347,7 @@ def _co2(an: Any, joules: float) -> float:
 def _grams(g: float) -> str:
     if not _ok(g):
         return "n/a"
-    return f"{g / 1000:,.3g} kg" if g >= 1000 else f"{g:.2g} g"
+    return f"{_num(g / 1000)} kg" if g >= 1000 else f"{_num(g)} g"
 
 
 GLOSSARY: list[tuple[str, str]] = [
