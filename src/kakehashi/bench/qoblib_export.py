@@ -175,15 +175,20 @@ def submission_rows(an: Any, *, submitter: str = "kakehashi user") -> list[dict[
 
 
 def _bound(g: Any, sense: str) -> float | None:
-    """The tightest dual bound a MIP solver proved over the runs (``None`` for heuristics)."""
-    bounds = []
-    for info in g.result_info_json.dropna():
-        bound = json.loads(info).get("bound")
-        if isinstance(bound, (int, float)) and math.isfinite(bound):
-            bounds.append(float(bound))
-    if not bounds:
-        return None
-    return max(bounds) if sense == "min" else min(bounds)
+    """The optimum where a run proved it (a MIP solver at status optimal, or exhaustive
+    enumeration of every assignment), else ``None``: a solver's intermediate dual bound is
+    left out (it lives in the linearised model)."""
+    for objective, info in zip(g.objective, g.result_info_json, strict=True):
+        if not isinstance(info, str) or objective is None or not math.isfinite(objective):
+            continue
+        data = json.loads(info)
+        n = len(data.get("best_solution") or [])
+        proven = data.get("status") == "optimal" or (
+            n and data.get("assignments_enumerated") == 2**n
+        )
+        if proven:
+            return float(objective)
+    return None
 
 
 def _approach(backend: str, modality: str) -> str:
@@ -225,7 +230,7 @@ def write_qoblib(an: Any, out_dir: str | Path, *, submitter: str = "kakehashi us
         written.append(one)
         if r["solution"] is not None:
             sol = folder / f"{name}.sol"
-            values = "\n".join(f"{v:g}" for v in r["solution"])
+            values = "\n".join(f"{v + 0.0:g}" for v in r["solution"])  # no "-0"
             sol.write_text(
                 f"# Solution for {name} by kakehashi backend {r['backend']}\n"
                 f"# Objective value = {r['row']['Best Objective Value']}\n{values}\n",

@@ -196,6 +196,12 @@ def verdict_lines(an: Any) -> list[str]:
     elif v.solved == 0:
         head += "; it never reached a target"
     lines.append(head + ".")
+    costs = [_real_cost(an, r) for r in quantum if _ok(r.proj_device_s) and r.real_machine]
+    if costs:
+        lines.append(
+            "**What the real quantum machines would cost** for these runs (catalog list prices "
+            "and power, projected — not measured): " + "; ".join(costs) + "."
+        )
     clauses = [_break_even_clause(r, versus(an, r.backend, base, tl)) for r in quantum]
     lines.append(f"**Break-even — to match {base} on this workload:** " + "; ".join(clauses) + ".")
     outlooks: list[str] = []
@@ -212,6 +218,15 @@ def verdict_lines(an: Any) -> list[str]:
             + "."
         )
     return lines
+
+
+def _real_cost(an: Any, r: Any) -> str:
+    money = f"{money_plain(r.proj_money)} per run" if _ok(r.proj_money) else "no published price"
+    co2 = f", {_grams(_co2(an, r.proj_energy_j))} CO2" if _ok(r.proj_energy_j) else ""
+    return (
+        f"{r.real_machine} (for {r.backend}'s runs) {fmt_seconds(r.proj_device_s)} of machine "
+        f"time per run, {money}{co2}"
+    )
 
 
 def _n(k: int) -> str:
