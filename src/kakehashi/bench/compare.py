@@ -109,9 +109,13 @@ class Comparison:
         return self.analysis().runs
 
     def summary(self) -> str:
+        """The verdict (use X, the best quantum machine, break-even, outlook), then how each
+        machine did against the classical baseline."""
         from kakehashi.bench.summary import summary_lines
+        from kakehashi.bench.verdict import verdict_lines
 
-        return "\n\n".join(summary_lines(self.analysis()))
+        an = self.analysis()
+        return "\n\n".join([*verdict_lines(an), *summary_lines(an)])
 
     def report(self, path: str | Path, *, title: str | None = None) -> dict[str, Path]:
         """Write the HTML report at ``path`` plus ``.md``, ``.csv`` and ``-runs.csv`` beside it."""

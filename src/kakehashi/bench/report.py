@@ -203,7 +203,12 @@ def chart_pareto(an: Analysis, colors: dict[str, str]) -> str:
     cur = an.accounting.get("currency", "USD")
     for ax, col, front, label in (
         (axes[0], "money_per_solved", "pareto_money", f"money per solved instance ({cur}, log)"),
-        (axes[1], "co2_g_per_solved", "pareto_co2", "CO2 per solved instance (g, log)"),
+        (
+            axes[1],
+            "co2_g_per_solved",
+            "pareto_co2",
+            f"CO2 per solved instance (g, log; {_short_source(an)})",
+        ),
     ):
         xs = []
         for k, (_, r) in enumerate(pb.iterrows()):
@@ -397,6 +402,11 @@ def _money_method(an: Analysis) -> str:
     methods = an.runs.money_method.dropna().unique().tolist()
     short = sorted({m.split(" on ")[0] for m in methods if m})
     return "; ".join(short) or "no price known"
+
+
+def _short_source(an: Analysis) -> str:
+    src = set(an.backends.energy_source) - {""}
+    return src.pop() if len(src) == 1 else "measured or estimated, see tables"
 
 
 def _whole_time_note(an: Analysis) -> str:

@@ -154,11 +154,13 @@ def verdict_lines(an: Any) -> list[str]:
     if not len(pb):
         return ["No runs to judge."]
     rows = sorted(pb.itertuples(), key=rank_key)
-    best = rows[0]
+    # a mock or a simulator is not a machine to use: its answers are this CPU's stand-in
+    usable = [r for r in rows if _usable(r.backend)] or rows
+    best = usable[0]
     base = an.baseline if an.baseline in set(pb.backend) else None
     why = (
         f"it reached the target on the most instances ({int(best.instances_solved)} of {n})"
-        if all(int(r.instances_solved) < int(best.instances_solved) for r in rows[1:])
+        if all(int(r.instances_solved) < int(best.instances_solved) for r in usable[1:])
         else f"it reached the target on {int(best.instances_solved)} of {n} instances, as "
         "many as any machine, and was the fastest of those to get there"
     )
@@ -168,6 +170,12 @@ def verdict_lines(an: Any) -> list[str]:
         f"(geometric mean) and {money_plain(best.money_per_solved)} per solved instance."
         + ("" if base is None or base == best.backend else f" The classical baseline is {base}.")
         + (" It is the classical baseline." if base == best.backend else "")
+        + (
+            f" ({rows[0].backend} ranked higher, but it is a stand-in run on this CPU: its "
+            "answers are not the real machine's.)"
+            if rows[0].backend != best.backend
+            else ""
+        )
     )
     quantum = [r for r in rows if not is_classical(r.modality)]
     if not quantum:
@@ -227,6 +235,13 @@ def _real_cost(an: Any, r: Any) -> str:
         f"{r.real_machine} (for {r.backend}'s runs) {fmt_seconds(r.proj_device_s)} of machine "
         f"time per run, {money}{co2}"
     )
+
+
+def _usable(backend: str) -> bool:
+    """Whether a backend's runs are the machine itself (a quantum-inspired algorithm is; a
+    mock or a simulator of a QPU is not)."""
+    s = stand_in(backend)
+    return s is None or s.kind == "quantum-inspired"
 
 
 def _n(k: int) -> str:
