@@ -115,8 +115,9 @@ def outlook_for(backend: str) -> Outlook | None:
     for vendor, rec in cat.get("outlook", {}).items():
         if backend in rec.get("backends", []):
             s = stand_in(backend)
-            machine = s.real if s and s.real else backend
-            trl = cat.get("backends", {}).get(machine, {}).get("trl")
+            machine = rec.get("trl_of") or (s.real if s and s.real else backend)
+            entry = cat.get("backends", {}).get(machine) or cat.get("backends", {}).get(backend, {})
+            trl = entry.get("trl")
             return Outlook(
                 str(rec.get("vendor", vendor)),
                 int(trl) if isinstance(trl, int) else None,

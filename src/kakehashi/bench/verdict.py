@@ -112,7 +112,7 @@ def _num(x: float) -> str:
         return f"{x:,.0f}"
     if x >= 1:
         return f"{x:.2g}" if x < 10 else f"{x:.0f}"
-    digits = max(2, 1 - math.floor(math.log10(x)) + 1) if x > 0 else 2
+    digits = max(2, 1 - math.floor(math.log10(x))) if x > 0 else 2
     return f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
