@@ -231,3 +231,12 @@ def test_measured_energy_subtracts_the_idle_baseline(tmp_path, monkeypatch):
 def test_energy_method_without_a_counter_says_estimated(an):
     ok = an.runs[an.runs.status == "ok"]
     assert ok.energy_method.str.contains("estimated|measured").all()
+
+
+def test_stand_ins_say_what_their_figures_are_based_on(an, tmp_path):
+    from kakehashi.bench.report import write_report
+
+    page = write_report(an, tmp_path / "s.html")["html"].read_text()
+    section = page[page.index("id='stand-ins'") :]
+    assert "MockDWaveSampler" in section and "dwave-qpu catalog models" in section
+    assert "Timing:" in section and "Price:" in section

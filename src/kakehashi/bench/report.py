@@ -262,7 +262,7 @@ TOO_FEW = "too few runs for an interval"
 
 
 def _interval(lo: float, hi: float, fmt: Any) -> str:
-    return TOO_FEW if math.isnan(lo) or math.isnan(hi) else f"[{fmt(lo)}, {fmt(hi)}]"
+    return f"({TOO_FEW})" if math.isnan(lo) or math.isnan(hi) else f"[{fmt(lo)}, {fmt(hi)}]"
 
 
 def _pct0(x: float) -> str:
@@ -404,6 +404,40 @@ def _money_method(an: Analysis) -> str:
     return "; ".join(short) or "no price known"
 
 
+def stand_in_lines(an: Analysis) -> list[str]:
+    """What each stand-in in the comparison is, and what its quality, timing and price (and
+    the projection onto the real machine) are based on."""
+    from kakehashi.bench.outlook import project_run, stand_in
+
+    lines = []
+    for backend in sorted(an.backends.backend.unique()):
+        s = stand_in(backend)
+        if s is None:
+            continue
+        text = (
+            f"{backend} — {s.label()}. Quality: {s.quality_basis}. Timing: {s.timing_basis}. "
+            f"Price: {s.price_basis}."
+        )
+        ok = an.runs[(an.runs.backend == backend) & (an.runs.status == "ok")]
+        proj = project_run(backend, ok.result_info_json.iloc[0]) if len(ok) else None
+        if proj is not None:
+            text += f" Projection (first run): {proj.basis}."
+        lines.append(text)
+    return lines
+
+
+def _stand_in_html(an: Analysis) -> str:
+    lines = stand_in_lines(an)
+    if not lines:
+        return ""
+    return (
+        "<details id='stand-ins' open><summary><strong>Stand-ins: what runs here in place of a "
+        "quantum machine, and what each figure is based on</strong></summary><ul>"
+        + "".join(f"<li><small>{html.escape(x)}</small></li>" for x in lines)
+        + "</ul></details>"
+    )
+
+
 def _short_source(an: Analysis) -> str:
     src = set(an.backends.energy_source) - {""}
     return src.pop() if len(src) == 1 else "measured or estimated, see tables"
@@ -529,6 +563,7 @@ def write_report(an: Analysis, out: str | Path, *, title: str | None = None) -> 
         + "</div>",
         "<div class='indicators'>" + _html_table(ihead, irows) + "</div>",
         f"<p><small>{html.escape(_indicator_note(an))}</small></p>",
+        _stand_in_html(an),
         "<h2>How each machine did</h2><div class='summary'>"
         + "".join(f"<p>{_md_inline_to_html(s)}</p>" for s in summary)
         + "</div>",
@@ -587,7 +622,8 @@ def write_report(an: Analysis, out: str | Path, *, title: str | None = None) -> 
     out.write_text("".join(parts), encoding="utf-8")
 
     md = [f"# {title}", "", *[s + "\n" for s in verdict], _md_table(ihead, irows), "",
-          _indicator_note(an), "", "## How each machine did", "", *[s + "\n" for s in summary],
+          _indicator_note(an), "", *[f"- {x}" for x in stand_in_lines(an)], "",
+          "## How each machine did", "", *[s + "\n" for s in summary],
           f"**Machine:** {machine}", ""]  # fmt: skip
     if an.warnings or an.notes:
         md += ["## Warnings and notes", "", *[f"- {w}" for w in [*an.warnings, *an.notes]], ""]
