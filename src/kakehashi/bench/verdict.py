@@ -166,8 +166,9 @@ def verdict_lines(an: Any) -> list[str]:
     )
     lines.append(
         f"**Use {best.backend}** ({best.modality}) for this workload at "
-        f"{fmt_seconds(tl)} per run: {why}, with TTS99 {fmt_seconds(best.tts99_geomean)} "
-        f"(geometric mean) and {money_plain(best.money_per_solved)} per solved instance."
+        f"{fmt_seconds(tl)} per run: {why}; it needs about {fmt_seconds(best.tts99_geomean)} "
+        "per instance to be 99% sure of reaching the target (TTS99, typical over the instances "
+        f"it solved), at {per_solved(best.money_per_solved)}."
         + ("" if base is None or base == best.backend else f" The classical baseline is {base}.")
         + (" It is the classical baseline." if base == best.backend else "")
         + (
@@ -273,6 +274,19 @@ def _break_even_clause(q: Any, v: Versus) -> str:
     if not needs:
         return f"{who} already matches it on the instances both solved"
     return f"{who} would have to " + ", ".join(needs)
+
+
+def per_solved(x: float) -> str:
+    """``USD 5.3 per million solved instances`` or ``USD 7.20 per solved instance``.
+
+    Example:
+        >>> per_solved(5.3e-6), per_solved(7.2)
+        ('USD 5.3 per million solved instances', 'USD 7.20 per solved instance')
+    """
+    text = money_plain(x)
+    if text.endswith(" per million"):
+        return text + " solved instances"
+    return text + " per solved instance"
 
 
 def money_plain(x: float, currency: str = "USD") -> str:
