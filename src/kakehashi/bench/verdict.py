@@ -378,10 +378,27 @@ def indicator_rows(an: Any) -> tuple[list[str], list[list[str]]]:
                     f"{_num(_co2(an, r.proj_energy_j) * an.runs_per_day * 0.365)} kg (estimated)"
                     if _ok(r.proj_kwh_per_year)
                     else "unknown",
-                    "",
+                    _projected_against(an, r, tl),
                 ]
             )
     return head, out
+
+
+def _projected_against(an: Any, r: Any, tl: float) -> str:
+    """The real machine's projected time and money against the baseline, in plain words."""
+    if an.baseline not in set(an.backends.backend) or r.backend == an.baseline:
+        return ""
+    v = versus(an, r.backend, an.baseline, tl)
+    if not v.common:
+        return ""
+    money = (
+        _cheaper(v.proj_money_ratio)
+        if _ok(v.proj_money_ratio)
+        else f"no price (break-even {money_plain(v.break_even_price * 3600)} per hour)"
+        if _ok(v.break_even_price)
+        else "no price"
+    )
+    return f"{_faster(v.proj_time_ratio)}, {money} (projected)"
 
 
 def _co2(an: Any, joules: float) -> float:
