@@ -83,7 +83,7 @@ def choose_backend(problem: Problem) -> Backend:
 
 def solve(
     problem: Any,
-    backend: str | Backend = "auto",
+    backend: str | Backend | list[str] | tuple[str, ...] = "auto",
     *,
     time_limit: float | None = None,
     seed: int | None = None,
@@ -99,6 +99,10 @@ def solve(
     Every answer is decoded to the problem's own variables and evaluated against the
     original problem, whatever machine produced it.
 
+    A list of backends races them (:func:`kakehashi.executors.race.race`): all run at once
+    under the one ``time_limit``, the best checked answer wins, and ``target=``,
+    ``executor=`` (``"process"``, ``"ray"``) and ``backend_options=`` are understood.
+
     Example:
         >>> import kakehashi
         >>> result = kakehashi.solve(kakehashi.examples.small_maxcut(), seed=1)
@@ -112,6 +116,14 @@ def solve(
     if seed is None:
         # a run is always reproducible: draw a seed and record it
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    if isinstance(backend, (list, tuple)):
+        from kakehashi.executors.race import race
+
+        if max_cost is not None:
+            options["max_cost"] = max_cost  # each contestant checks its own estimate
+        result = race(prob, list(backend), time_limit=time_limit, seed=seed, **options)
+        result.timing.total = time.perf_counter() - t0
+        return result
     chosen = choose_backend(prob) if backend == "auto" else get_backend(backend)
     require_available(chosen)
     if max_cost is not None:
