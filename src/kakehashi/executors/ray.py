@@ -147,10 +147,11 @@ class RayExecutor(Executor):
                 kwargs["num_cpus"] = num_cpus or len(os.sched_getaffinity(0))
             try:
                 ray.init(address=address, **kwargs)
-            except (ConnectionError, ValueError, RuntimeError) as exc:
+            except Exception as exc:  # Ray raises plain Exception when its node cannot start
                 raise ExecutorError(
-                    f"could not reach a Ray cluster at {address!r} ({exc}); start one with "
-                    "`ray start --head` or pass address=None for a local one"
+                    f"could not start or reach a Ray cluster at {address!r} "
+                    f"({str(exc).splitlines()[0][:200]}); start one with `ray start --head`, or "
+                    "pass address=None for a local one; see docs/scale.md"
                 ) from None
         self.cpus_per_run = int(cpus_per_run)
         total = int(ray.cluster_resources().get("CPU", 1))
