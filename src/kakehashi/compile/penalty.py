@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from kakehashi import progress
 from kakehashi.compile.compiler import Compiled, compile_problem
 from kakehashi.errors import KakehashiError
 from kakehashi.model.problem import Problem
@@ -100,6 +101,7 @@ def adaptive_solve(
         ev = problem.evaluate(X)
         run.decode_seconds += time.perf_counter() - t
         feasible_now = bool(ev["feasible"].any())
+        _report_round(problem, ev, r)
         history.append(
             {
                 "round": r,
@@ -128,6 +130,17 @@ def adaptive_solve(
         "integer_encoding": integer_encoding,
     }
     return run
+
+
+def _report_round(problem: Problem, ev: dict[str, np.ndarray], r: int) -> None:
+    """Tell an executor (if one runs us) the best objective so far: the round's best feasible
+    sample, else its best sample marked infeasible."""
+    if not ev["objective"].size:
+        return
+    pick = ev["feasible"] if ev["feasible"].any() else np.ones(ev["objective"].size, bool)
+    objs = ev["objective"][pick]
+    best = objs.min() if problem.sense == "min" else objs.max()
+    progress.report(objective=float(best), feasible=bool(ev["feasible"].any()), round=r)
 
 
 def _raise_violated(

@@ -25,7 +25,7 @@ from kakehashi.executors.base import (
     RunFailed,
 )
 from kakehashi.executors.local import InProcessExecutor, ProcessExecutor
-from kakehashi.executors.progress import on_stop, report
+from kakehashi.progress import on_stop, report
 
 EXECUTOR_NAMES = ("in-process", "process", "ray")
 

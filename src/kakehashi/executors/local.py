@@ -38,7 +38,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kakehashi.executors import progress
+from kakehashi import progress
 from kakehashi.executors.base import (
     CANCELLED,
     DONE,

@@ -31,8 +31,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from kakehashi import progress
 from kakehashi.errors import BackendError, KakehashiError, UnsupportedError
-from kakehashi.executors import progress
 from kakehashi.executors.base import CANCELLED, DONE, Executor, Run
 from kakehashi.model.problem import Problem
 from kakehashi.result import Result, Timing

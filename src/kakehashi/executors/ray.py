@@ -30,7 +30,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kakehashi.executors import progress
+from kakehashi import progress
 from kakehashi.executors.base import (
     CANCELLED,
     DONE,

@@ -1,5 +1,8 @@
 """Progress and stop hooks for code that runs under an executor.
 
+A leaf module (it imports nothing of kakehashi), so any layer may report: the penalty loop
+reports each round, the race's contestant its answer; executors install the channel.
+
 A callable running under an executor calls :func:`report` whenever it has something new
 (best-so-far objective, a finished penalty round); the executor carries the event to the
 driver. Outside an executor :func:`report` does nothing, so library code can call it freely.
