@@ -15,6 +15,8 @@ first, so the job is cancelled at the provider and not left running (and billing
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -54,12 +56,36 @@ def on_stop(hook: Callable[[], Any]) -> Iterator[None]:
     """
     with _lock:
         _stop_hooks.append(hook)
+    previous = _catch_sigterm()
     try:
         yield
     finally:
         with _lock:
             if hook in _stop_hooks:
                 _stop_hooks.remove(hook)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _catch_sigterm() -> Any:
+    """While a hook is held, SIGTERM runs the hooks before the process exits. Only from the
+    main thread, and only over the default action (a program's own handler is kept); the
+    previous handler is returned for restoring, or None when nothing was changed. Without
+    a hook SIGTERM keeps its default: the kernel ends the process at once, even inside a
+    numba kernel, where a Python-level handler would wait for the kernel to return."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return None
+        return signal.signal(signal.SIGTERM, _stop_now)
+    except (ValueError, OSError):
+        return None
+
+
+def _stop_now(signum: int, frame: Any) -> None:
+    run_stop_hooks()
+    os._exit(128 + signum)
 
 
 def run_stop_hooks() -> int:

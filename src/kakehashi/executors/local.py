@@ -373,16 +373,25 @@ def set_threads(threads: int) -> int:
     return threads
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    # cancel remote jobs at their provider first (registered with progress.on_stop)
-    progress.run_stop_hooks()
-    os._exit(128 + signum)
+def _no_numba_process_lock() -> None:
+    """numba guards its thread-pool start with a *named* multiprocessing lock whenever the
+    start method contains "fork" — "forkserver" included. A worker that is killed (a race
+    lost) cannot unlink it, and Python's resource tracker then warns of a leaked semaphore
+    per killed worker at exit. A worker forks no one, so a no-op lock is as safe."""
+    with contextlib.suppress(Exception):
+        from numba.np.ufunc import parallel
+
+        if not parallel._backend_init_process_lock:
+            parallel._backend_init_process_lock = parallel._nop()
 
 
 def _worker_main(conn: Any, cores: list[int], pinned: bool, driver_pid: int) -> None:
     die_with_parent()
+    _no_numba_process_lock()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    # SIGTERM keeps its default (instant exit) unless code holds a stop hook: then
+    # kakehashi.progress.on_stop catches it to cancel remote jobs first
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threads = pin_to(cores)
     where = {"host": socket.gethostname(), "pid": os.getpid(), "cores": cores,
              "pinned": pinned, "threads": threads}  # fmt: skip
