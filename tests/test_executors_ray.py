@@ -102,3 +102,16 @@ def test_bench_on_ray_records_where_each_run_ran(ray_ex):
     assert outcome.new_runs == plan.total_runs and outcome.errors == 0
     places = [json.loads(r["placement_json"]) for r in store.runs()]
     assert {p["executor"] for p in places} == {"ray"} and all(p["node"] for p in places)
+
+
+def test_runs_needing_credentials_stay_on_the_driver(ray_ex):
+    from kakehashi.executors.placement import DriverSide, needs_driver
+
+    assert needs_driver("dwave-qpu") and needs_driver("qaoa-ibm") and not needs_driver("tabu")
+    ex = DriverSide(ray_ex)
+    remote, here = ex.submit(count_up, 1), ex.submit_here(count_up, 1)
+    ex.wait([remote, here], return_when="ALL_COMPLETED")
+    assert remote.where["executor"] == "ray" and here.where["executor"] == "process"
+    assert here.result() == here.where["pid"]
+    ex.close()  # closes its local pool only: the cluster is still there
+    assert ray.is_initialized()

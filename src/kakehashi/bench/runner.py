@@ -348,18 +348,23 @@ def _run_serially(plan: BenchPlan, rec: _Recorder, runs) -> None:
 def _run_on(executor: Any, plan: BenchPlan, rec: _Recorder, runs) -> None:
     """Submit every run to ``executor``; store each row as it comes back (the driver is the
     store's only writer). Ctrl-C or an error here cancels what is still out."""
+    from kakehashi.executors.placement import DriverSide, needs_driver
+
     out: dict[int, tuple] = {}
+    if executor.name == "ray":  # runs needing vendor credentials stay on the driver's machine
+        executor = DriverSide(executor)
     try:
         for inst, problem, backend, rep, tl, seed, options in runs:
-            run = executor.submit(
+            here = isinstance(executor, DriverSide) and needs_driver(backend)
+            run = (executor.submit_here if here else executor.submit)(
                 bench_task, problem, _backend_ref(backend), tl, seed, options,
                 plan.accounting, plan.warmup,
             )  # fmt: skip
-            out[run.id] = (run, inst, backend, rep, tl, seed, options)
+            out[id(run)] = (run, inst, backend, rep, tl, seed, options)
         while out:
             done, _ = executor.wait([v[0] for v in out.values()], timeout=1.0)
             for run in done:
-                _, inst, backend, rep, tl, seed, options = out.pop(run.id)
+                _, inst, backend, rep, tl, seed, options = out.pop(id(run))
                 try:
                     row, notes = run.result()
                 except Exception as exc:  # the worker died or could not start the run
@@ -372,6 +377,8 @@ def _run_on(executor: Any, plan: BenchPlan, rec: _Recorder, runs) -> None:
         left = [v[0] for v in out.values()]
         if left:
             executor.cancel(left)
+        if isinstance(executor, DriverSide):
+            executor.close()  # its local pool; the cluster belongs to the caller
 
 
 def _backend_ref(backend: Backend) -> Any:

@@ -34,6 +34,7 @@ from typing import Any
 from kakehashi import progress
 from kakehashi.errors import BackendError, KakehashiError, UnsupportedError
 from kakehashi.executors.base import CANCELLED, DONE, Executor, Run
+from kakehashi.executors.placement import DriverSide, needs_driver
 from kakehashi.model.problem import Problem
 from kakehashi.result import Result, Timing
 
@@ -223,12 +224,16 @@ def race(
         )
     owned = not isinstance(executor, Executor)
     ex = get_executor(executor, **_pool_shape(executor, len(names))) if owned else executor
+    here = [n for n in names if needs_driver(n)] if ex.name == "ray" else []
+    if here:  # credentials stay on the driver: those contestants run in local workers
+        ex, owned = DriverSide(ex, max_local_workers=len(here), owns_remote=owned), True
     t0 = time.perf_counter()
     field: list[_Contestant] = []
     try:
         for name in names:
             opts = {**options, **per_backend.get(name, {})}
-            run = ex.submit(run_contestant, prob, name, budget, seed, opts, target)
+            submit = ex.submit_here if name in here else ex.submit
+            run = submit(run_contestant, prob, name, budget, seed, opts, target)
             field.append(_Contestant(name, run))
         decided_by, leader = _run_race(ex, field, prob, budget, target, t0)
         decided_at = time.perf_counter() - t0
