@@ -135,12 +135,13 @@ def race_vs_single(candidates: list[str], budget: float, repeats: int) -> dict:
                     q = -np.inf  # refuses this problem (e.g. highs on a non-linearisable one)
                 single[c].setdefault(name, []).append(q)
     med = {c: {n: float(np.median(v)) for n, v in single[c].items()} for c in candidates}
-    # rank per instance (1 = best), mean over the suite
+    # rank per instance (1 = best; ties share their mean rank), mean over the suite
     ranks = {c: [] for c in candidates}
     for name, _ in instances:
-        order = sorted(candidates, key=lambda c: -med[c][name])
-        for i, c in enumerate(order):
-            ranks[c].append(i + 1)
+        for c in candidates:
+            above = sum(med[o][name] > med[c][name] for o in candidates)
+            tied = sum(med[o][name] == med[c][name] for o in candidates)
+            ranks[c].append(above + (tied + 1) / 2)
     mean_rank = {c: float(np.mean(v)) for c, v in ranks.items()}
     top2 = sorted(candidates, key=lambda c: mean_rank[c])[:2]
     best_single = top2[0]

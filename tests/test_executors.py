@@ -190,3 +190,18 @@ def test_no_process_outlives_a_killed_or_interrupted_driver(tmp_path, how):
         os.kill(proc.pid, signal.SIGINT)
     proc.wait(timeout=30)
     assert wait_gone(tree) == set(), "worker processes outlived the driver"
+
+
+def test_a_script_without_a_main_guard_can_race(tmp_path):
+    # multiprocessing children re-run an unguarded main script; the workers must not
+    script = tmp_path / "plain.py"
+    script.write_text(
+        f"import sys; sys.path.insert(0, {str(SRC)!r})\n"
+        "import kakehashi\n"
+        "r = kakehashi.solve(kakehashi.examples.small_maxcut(), backend=['exact', 'tabu'],\n"
+        "                    time_limit=5, seed=0)\n"
+        "print(r.info['race']['winner'])\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert out.stdout.strip() == "exact"

@@ -50,7 +50,13 @@ from kakehashi.executors.base import (
     RunFailed,
 )
 
-PRELOAD = ["kakehashi", "kakehashi.backends", "kakehashi.engines", "kakehashi.executors.race"]
+PRELOAD = [
+    "kakehashi.executors._forkserver",  # first: the forkserver exits when the driver dies
+    "kakehashi",
+    "kakehashi.backends",
+    "kakehashi.engines",
+    "kakehashi.executors.race",
+]
 _PR_SET_PDEATHSIG = 1
 _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -201,7 +207,8 @@ class ProcessExecutor(Executor):
             daemon=True,
             name=f"kakehashi-worker-{slot.index}",
         )
-        slot.process.start()
+        with _main_not_reimported():
+            slot.process.start()
         child.close()
         slot.conn = parent
 
@@ -321,6 +328,31 @@ class ProcessExecutor(Executor):
         for slot in self._slots:
             self._retire(slot)
         self._finalizer.detach()
+
+
+@contextlib.contextmanager
+def _main_not_reimported():
+    """Start a worker without it importing the caller's ``__main__`` script again.
+
+    multiprocessing's spawn and forkserver children re-run the main script (as
+    ``__mp_main__``) so that functions defined there can be unpickled; a script without an
+    ``if __name__ == "__main__":`` guard then races again inside every worker, which
+    multiprocessing refuses. A worker only runs importable callables (kakehashi's race and
+    benchmark tasks), so the main script is hidden from the child's preparation data while it
+    starts. Submit functions from an importable module, not from ``__main__``.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            main.__dict__["__spec__"] = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+            if "__spec__" not in saved:
+                main.__dict__.pop("__spec__", None)
 
 
 def _kill_slots(slots: list[_Slot]) -> None:
