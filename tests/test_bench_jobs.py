@@ -37,6 +37,7 @@ def test_jobs_store_every_run_once_with_its_placement():
     places = [json.loads(r["placement_json"]) for r in store.runs()]
     assert {p["executor"] for p in places} == {"process"}
     assert all(p["pid"] != os.getpid() and len(p["cores"]) == 1 for p in places)
+    assert all(r["placement"].startswith("process on ") for r in store.runs())
     serial = RunStore(":memory:")
     run_plan(plan, serial, progress=False)
     key = lambda r: (r["instance"], r["backend"], r["repeat"], r["seed"])  # noqa: E731

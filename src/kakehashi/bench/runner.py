@@ -274,7 +274,7 @@ class _Recorder:
             params_json=to_json({"time_limit": tl, "seed": seed, "options": options}),
             versions_json=self.versions, backend_info_json=self.records[backend.name],
             accounting_json=self.cfg_json, machine_id=self.machine_id, finished_at=now(),
-            placement_json=to_json(where or _here()),
+            placement_json=to_json(where or _here()), placement=where_line(where or _here()),
         )  # fmt: skip
         self.store.record_run(row)
         self.outcome.new_runs += 1
@@ -288,6 +288,12 @@ def _here() -> dict[str, Any]:
     import socket
 
     return {"executor": "serial", "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def where_line(where: dict[str, Any]) -> str:
+    from kakehashi.executors.base import where_line as line
+
+    return line(where)
 
 
 def _runnable(plan: BenchPlan, work, rec: _Recorder):
@@ -327,7 +333,7 @@ def _runnable(plan: BenchPlan, work, rec: _Recorder):
                     f"(this instance has {problem.num_variables})",
                     "started_at": now(),
                 }
-                rec.record(inst, backend, rep, tl, seed, options, row)
+                rec.record(inst, backend, rep, tl, seed, options, row, {"executor": "not run"})
                 continue
             yield inst, problem, backend, rep, tl, seed, options
 

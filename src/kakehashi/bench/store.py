@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS runs (
     money REAL, currency TEXT, money_method TEXT,
     modality TEXT, vendor TEXT, hardware TEXT,
     params_json TEXT, versions_json TEXT, backend_info_json TEXT, result_info_json TEXT,
-    accounting_json TEXT, placement_json TEXT,
+    accounting_json TEXT, placement_json TEXT, placement TEXT,
     machine_id INTEGER REFERENCES machines(id),
     started_at TEXT, finished_at TEXT,
     UNIQUE (instance, backend, repeat, time_limit, seed)
@@ -61,11 +61,12 @@ RUN_COLUMNS = (
     "cpu_seconds", "rss_gb", "billed_seconds", "load_avg", "energy_joules", "energy_method",
     "co2_grams", "grid_g_per_kwh", "money", "currency", "money_method", "modality", "vendor",
     "hardware", "params_json", "versions_json", "backend_info_json", "result_info_json",
-    "accounting_json", "machine_id", "started_at", "finished_at", "placement_json",
+    "accounting_json", "machine_id", "started_at", "finished_at", "placement_json", "placement",
 )  # fmt: skip
 # columns added after schema 1 was first written: added in place to older stores (additive,
-# so the schema version stays); placement_json says where a run ran (executor, host, cores)
-ADDED_COLUMNS = {"placement_json": "TEXT"}
+# so the schema version stays); placement_json says where a run ran (executor, host, pid,
+# cores, Ray node), placement the same in one readable line (it reaches the runs CSV)
+ADDED_COLUMNS = {"placement_json": "TEXT", "placement": "TEXT"}
 
 
 def now() -> str:

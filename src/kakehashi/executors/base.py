@@ -89,6 +89,27 @@ class Run:
         self.ended_at = time.perf_counter()
 
 
+def where_line(where: dict[str, Any]) -> str:
+    """One readable line for a run's ``where``.
+
+    Example:
+        >>> where_line({"executor": "process", "host": "vm", "pid": 7, "cores": [0],
+        ...             "pinned": True, "threads": 1})
+        'process on vm, pid 7, cores 0 (pinned), 1 thread(s)'
+    """
+    parts = [f"{where.get('executor', '?')} on {where.get('host', '?')}"]
+    if where.get("node"):
+        parts.append(f"node {str(where['node'])[:12]}")
+    if "pid" in where:
+        parts.append(f"pid {where['pid']}")
+    if where.get("cores"):
+        pinned = " (pinned)" if where.get("pinned") else " (shared)"
+        parts.append("cores " + ",".join(str(c) for c in where["cores"]) + pinned)
+    if where.get("threads"):
+        parts.append(f"{where['threads']} thread(s)")
+    return ", ".join(parts)
+
+
 class Executor:
     """Base class of every executor. Subclasses implement :meth:`submit`, :meth:`_poll`
     and :meth:`_stop`; waiting, gathering and cancelling are shared.
