@@ -268,3 +268,27 @@ def test_fujitsu_qc_is_refused_without_a_login():
     assert not avail and "fujitsu-quantum login" in avail.fix
     with pytest.raises(KakehashiError, match="login"):
         kakehashi.solve(examples.small_maxcut(), backend="fujitsu-qc", reps=1, seed=0)
+
+
+def test_max_cost_is_refused_before_anything_is_sent(monkeypatch, tmp_path):
+    from kakehashi.backends import catalog as cat
+    from kakehashi.errors import BudgetError
+
+    monkeypatch.setenv("FUJITSU_DA_TOKEN", "not-a-real-token")  # available, never used
+    # no published price: the cap cannot be guaranteed, so the run is refused
+    with pytest.raises(BudgetError, match="cannot be priced"):
+        kakehashi.solve(examples.knapsack(6), backend="fujitsu-da", time_limit=1, max_cost=5)
+    # a contract rate in a catalog override: the estimate prices the run and the cap binds
+    override = tmp_path / "rates.toml"
+    override.write_text(
+        '[backends.fujitsu-da.price]\nmodel = "usage"\ncurrency = "JPY"\nper_second = 10.0\n'
+        'source = "contract rate (test)"\nas_of = "2026"\nverified = false\n'
+    )
+    monkeypatch.setenv("KAKEHASHI_CATALOG", str(override))
+    cat.reload_catalog()
+    try:
+        with pytest.raises(BudgetError, match="more than max_cost"):
+            kakehashi.solve(examples.knapsack(6), backend="fujitsu-da", time_limit=3, max_cost=5)
+    finally:
+        monkeypatch.delenv("KAKEHASHI_CATALOG")
+        cat.reload_catalog()

@@ -34,16 +34,11 @@ from typing import Any
 import numpy as np
 
 from kakehashi.backends.amplify_model import AmplifyModel, to_amplify
-from kakehashi.backends.base import (
-    Availability,
-    QuboSamplerBackend,
-    register,
-    require_available,
-)
-from kakehashi.backends.catalog import catalog_availability, info_for
-from kakehashi.errors import BackendError, KakehashiError, UnsupportedError
+from kakehashi.backends.base import BaseBackend, RunOutput, register
+from kakehashi.backends.catalog import info_for
+from kakehashi.backends.params import Param
+from kakehashi.errors import BackendError, KakehashiError, OptionError, UnsupportedError
 from kakehashi.model.problem import Problem
-from kakehashi.result import Result, Timing
 
 WEIGHT_GROWTH = 4.0
 
@@ -55,15 +50,34 @@ def _seconds(value: Any) -> float:
     return float(value or 0.0)
 
 
-class _AmplifyMachine(QuboSamplerBackend):
+class _AmplifyMachine(BaseBackend):
     """One machine behind an Amplify SDK client. Subclasses name the client and say how the
     time limit and credential reach it."""
 
     client_class: str = ""
     default_time_limit = 10.0
+    warm_up_modules = ("amplify",)
+    versioned = ("amplify",)
+    seed_reproducible = False  # the machines take no seed
+    parameters = (
+        Param("weights", dict, None, "Amplify constraint weight per constraint group"),
+        Param("integer_encoding", str, "log", "how integers become bits", choices=("log", "unary")),
+        Param(
+            "max_rounds",
+            int,
+            4,
+            "sends at most (weights ×4 while nothing is feasible)",
+            low=1,
+            high=100,
+        ),
+    )
 
-    def available(self) -> Availability:
-        return catalog_availability(self.name)
+    def vendor_parameters(self) -> list[str]:
+        """The client's own parameter names (``num_run``, ``algo``, …): the SDK checks them."""
+        import amplify
+
+        params = getattr(amplify, self.client_class)().parameters
+        return sorted(a for a in dir(params) if not a.startswith("_"))
 
     # ------------------------------------------------------------------ the client
     def make_client(self, *, time_limit: float, options: dict[str, Any]) -> Any:
@@ -74,21 +88,21 @@ class _AmplifyMachine(QuboSamplerBackend):
         client = getattr(amplify, self.client_class)()
         self.connect(client)
         self.set_time_limit(client, time_limit)
-        known = sorted(a for a in dir(client.parameters) if not a.startswith("_"))
+        known = self.vendor_parameters()
         for key, value in options.items():
             if key not in known:
                 from difflib import get_close_matches
 
                 close = get_close_matches(key, known, n=3)
                 hint = f" Did you mean {', '.join(close)}?" if close else ""
-                raise KakehashiError(
+                raise OptionError(
                     f"{self.name}: unknown option {key!r}.{hint} Vendor parameters of "
                     f"{self.client_class}: {', '.join(known)}"
                 )
             try:
                 setattr(client.parameters, key, value)
             except (TypeError, ValueError) as exc:
-                raise KakehashiError(f"{self.name}: {key}={value!r} refused: {exc}") from exc
+                raise OptionError(f"{self.name}: {key}={value!r} refused: {exc}") from exc
         return client
 
     def connect(self, client: Any) -> None:
@@ -116,23 +130,17 @@ class _AmplifyMachine(QuboSamplerBackend):
                 f"needs {am.num_bits}. Reduce the problem or use 'tabu' or 'sa'"
             )
 
-    # ------------------------------------------------------------------ solve
-    def solve(
-        self,
-        problem: Problem,
-        *,
-        time_limit: float | None = None,
-        seed: int | None = None,
-        weights: dict[str, float] | None = None,
-        integer_encoding: str = "log",
-        max_rounds: int = 4,
-        **options: Any,
-    ) -> Result:
+    # ------------------------------------------------------------------ run
+    def run(
+        self, problem: Problem, *, time_limit: float, seed: int | None, options: dict[str, Any]
+    ) -> RunOutput:
         import amplify
 
-        require_available(self)
+        options = dict(options)
+        weights = options.pop("weights", None)
+        integer_encoding = options.pop("integer_encoding", "log")
+        max_rounds = int(options.pop("max_rounds", 4))
         t0 = time.perf_counter()
-        budget = self.default_time_limit if time_limit is None else float(time_limit)
         am = to_amplify(problem, weights=weights, integer_encoding=integer_encoding)
         self.check_translation(am)
         compile_seconds = time.perf_counter() - t0
@@ -140,8 +148,8 @@ class _AmplifyMachine(QuboSamplerBackend):
         rounds: list[dict[str, Any]] = []
         vendor: dict[str, float] = {}
         solve_seconds = queue_seconds = 0.0
-        for round_no in range(max(int(max_rounds), 1)):
-            left = budget - (time.perf_counter() - t0)
+        for round_no in range(max_rounds):
+            left = time_limit - (time.perf_counter() - t0)
             client = self.make_client(time_limit=max(left, 1.0), options=options)
             t = time.perf_counter()
             try:
@@ -166,7 +174,7 @@ class _AmplifyMachine(QuboSamplerBackend):
                     "weights": dict(am.weights),
                 }
             )
-            if feasible or problem.is_unconstrained() or time.perf_counter() - t0 >= budget:
+            if feasible or problem.is_unconstrained() or time.perf_counter() - t0 >= time_limit:
                 break
             am = to_amplify(
                 problem,
@@ -174,24 +182,14 @@ class _AmplifyMachine(QuboSamplerBackend):
                 integer_encoding=integer_encoding,
             )
         X = np.vstack(samples) if samples else np.zeros((0, problem.num_variables))
-        timing = Timing(
-            compile=compile_seconds, queue=queue_seconds, solve=solve_seconds, vendor=vendor
-        )
-        result = Result.from_samples(
-            problem,
-            X,
-            backend=self.name,
-            timing=timing,
-            seed=seed,
-            backend_info={
-                "modality": self.info.modality,
-                "vendor": self.info.vendor,
-                "hardware": self.info.hardware,
-            },
+        return RunOutput(
+            samples=X,
+            compile_seconds=compile_seconds,
+            queue_seconds=queue_seconds,
+            solve_seconds=solve_seconds,
+            vendor_timing=vendor,
             info={"client": self.client_class, "rounds": rounds},
         )
-        result.timing.total = time.perf_counter() - t0
-        return result
 
     @staticmethod
     def decode_solutions(res: Any, am: AmplifyModel) -> np.ndarray:
@@ -379,6 +377,7 @@ def build_request(
     machine = MACHINES[backend]()
     am = to_amplify(problem, weights=weights, integer_encoding=integer_encoding)
     machine.check_translation(am)
+    machine.validate_options(options)
     client = machine.make_client(time_limit=time_limit, options=options)
     out = Path(path)
     client.write_request_data = out

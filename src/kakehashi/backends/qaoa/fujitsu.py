@@ -26,8 +26,9 @@ import numpy as np
 
 from kakehashi.backends.base import Availability, register
 from kakehashi.backends.catalog import catalog_availability, info_for
+from kakehashi.backends.params import Param
 from kakehashi.backends.qaoa.circuit import counts_to_samples, qiskit_circuit
-from kakehashi.backends.qaoa.core import Engine, QAOABackend, parse_memory
+from kakehashi.backends.qaoa.core import MAX_MEMORY, Engine, QAOABackend, parse_memory
 from kakehashi.backends.qaoa.hamiltonian import IsingCost
 from kakehashi.compile.qubo import Qubo
 from kakehashi.errors import BackendError, KakehashiError
@@ -146,7 +147,11 @@ class FujitsuQCBackend(QAOABackend):
     catalog_limit = True
     info = info_for("fujitsu-qc")
     default_time_limit = 120.0
-    target_options = ("device", "max_memory")
+    warm_up_modules = ("qiskit", "qiskit_aer", "fujitsu_quantum")
+    parameters = (
+        Param("device", str, "SC", "a Fujitsu device id", choices=DEVICES),
+        MAX_MEMORY,
+    )
 
     def available(self) -> Availability:
         sdk = catalog_availability(self.name)
