@@ -222,6 +222,10 @@ def race(
         raise KakehashiError(
             f"backend_options names {sorted(unknown)}, which are not in the race {names}"
         )
+    for name in names:  # misspelt options are refused here, before any process starts
+        validate = getattr(get_backend(name), "validate_options", None)
+        if callable(validate):
+            validate({**options, **per_backend.get(name, {})})
     owned = not isinstance(executor, Executor)
     ex = get_executor(executor, **_pool_shape(executor, len(names))) if owned else executor
     here = [n for n in names if needs_driver(n)] if ex.name == "ray" else []
