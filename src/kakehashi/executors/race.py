@@ -186,6 +186,7 @@ def race(
     seed: int | None = None,
     target: float | None = None,
     executor: str | Executor = "process",
+    address: str | None = None,
     backend_options: dict[str, dict[str, Any]] | None = None,
     **options: Any,
 ) -> Result:
@@ -195,7 +196,9 @@ def race(
     ``"process"`` (one pinned worker process per contestant, the machine's cores shared
     out among them), ``"ray"`` (a Ray task each, on the cluster ``ray.init`` connects to),
     ``"in-process"`` (one after the other: no race, but the same record), or an
-    :class:`~kakehashi.executors.base.Executor`. Every contestant gets the same seed.
+    :class:`~kakehashi.executors.base.Executor`; ``address`` names the Ray cluster for
+    ``executor="ray"`` (``"auto"``: the one started with ``ray start``). Every contestant
+    gets the same seed.
 
     Example:
         >>> import kakehashi
@@ -227,7 +230,10 @@ def race(
         if callable(validate):
             validate({**options, **per_backend.get(name, {})})
     owned = not isinstance(executor, Executor)
-    ex = get_executor(executor, **_pool_shape(executor, len(names))) if owned else executor
+    if address is not None and executor != "ray":
+        raise KakehashiError("address= names a Ray cluster; pass executor='ray' with it")
+    shape = {"address": address} if executor == "ray" else _pool_shape(executor, len(names))
+    ex = get_executor(executor, **shape) if owned else executor
     here = [n for n in names if needs_driver(n)] if ex.name == "ray" else []
     if here:  # credentials stay on the driver: those contestants run in local workers
         ex, owned = DriverSide(ex, max_local_workers=len(here), owns_remote=owned), True
