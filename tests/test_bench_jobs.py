@@ -105,3 +105,19 @@ def test_killed_distributed_bench_resumes_and_leaves_no_worker(tmp_path):
     assert len(runs) == 16 and all(r["status"] == "ok" for r in runs)
     keys = {(r["instance"], r["backend"], r["repeat"], r["seed"]) for r in runs}
     assert len(keys) == 16  # nothing repeated, nothing lost
+
+
+def test_bench_refuses_bad_executor_options(tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    for args, says in (
+        (["--address", "auto"], "add --executor ray"),
+        (["--jobs", "0"], "--jobs must be"),
+        (["--executor", "slurm"], "'process' or 'ray'"),
+    ):
+        cmd = [sys.executable, "-m", "kakehashi.cli", "bench", "quick", "--out", str(tmp_path)]
+        out = subprocess.run([*cmd, *args], env=env, capture_output=True, text=True)
+        assert out.returncode == 2 and says in out.stdout + out.stderr, out.stderr[-800:]
+        assert "Traceback" not in out.stderr

@@ -143,6 +143,8 @@ def test_race_refuses_bad_lists():
         race(p, ["tabu", "tabuu"], time_limit=1)
     with pytest.raises(KakehashiError, match="not in the race"):
         race(p, ["tabu", "sa"], time_limit=1, backend_options={"pt": {}})
+    with pytest.raises(KakehashiError, match="backend='auto'"):
+        kakehashi.solve(p, backend=["tabu", "sa"], time_limit=1, portfolio=2)
     with pytest.raises(KakehashiError, match="num_reads"):  # refused before any process
         race(p, ["tabu", "sa"], time_limit=1, num_raeds=5)
 
