@@ -203,7 +203,7 @@ class ProcessExecutor(Executor):
         parent, child = self._ctx.Pipe(duplex=True)
         slot.process = self._ctx.Process(
             target=_worker_main,
-            args=(child, slot.cores, slot.pinned, os.getpid()),
+            args=(child, slot.cores, slot.pinned),
             daemon=True,
             name=f"kakehashi-worker-{slot.index}",
         )
@@ -417,7 +417,7 @@ def _no_numba_process_lock() -> None:
             parallel._backend_init_process_lock = parallel._nop()
 
 
-def _worker_main(conn: Any, cores: list[int], pinned: bool, driver_pid: int) -> None:
+def _worker_main(conn: Any, cores: list[int], pinned: bool) -> None:
     die_with_parent()
     _no_numba_process_lock()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
