@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from kakehashi import progress
 from kakehashi.compile.compiler import Compiled, compile_problem
 from kakehashi.errors import OptionError
 from kakehashi.model.problem import Problem
@@ -107,6 +108,7 @@ def adaptive_solve(
         all_evals.append(ev)
         run.decode_seconds += time.perf_counter() - t
         feasible_now = bool(ev["feasible"].any())
+        _report_round(problem, ev, r)
         history.append(
             {
                 "round": r,
@@ -155,6 +157,17 @@ def _round_best(sense: str, ev: dict[str, np.ndarray], energies: np.ndarray) -> 
     k = int(np.argmin(energies)) if energies.size == objective.size and energies.size else -1
     lowest_is_best = k >= 0 and bool(feasible[k]) and float(objective[k]) == best
     return {"best_feasible_objective": best, "lowest_energy_is_best": lowest_is_best}
+
+
+def _report_round(problem: Problem, ev: dict[str, np.ndarray], r: int) -> None:
+    """Tell an executor (if one runs us) the best objective so far: the round's best feasible
+    sample, else its best sample marked infeasible."""
+    if not ev["objective"].size:
+        return
+    pick = ev["feasible"] if ev["feasible"].any() else np.ones(ev["objective"].size, bool)
+    objs = ev["objective"][pick]
+    best = objs.min() if problem.sense == "min" else objs.max()
+    progress.report(objective=float(best), feasible=bool(ev["feasible"].any()), round=r)
 
 
 def _raise_violated(
