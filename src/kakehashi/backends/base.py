@@ -592,21 +592,11 @@ class QuboSamplerBackend(BaseBackend):
 
         options = dict(options)
         loop = {p.name: options.pop(p.name, p.default) for p in QUBO_PARAMETERS}
-        run = adaptive_solve(
+        return adaptive_solve(
             problem,
             sampler=lambda q, tl, s: self.sample_qubo(q, time_limit=tl, seed=s, **options),
             check=lambda q: self.check_size(problem, q),
             time_limit=time_limit,
             seed=seed,
             **loop,
-        )
-        return RunOutput(
-            samples=run.samples,
-            evaluation=run.evaluation,
-            compile_seconds=run.compile_seconds,
-            queue_seconds=run.queue_seconds,
-            solve_seconds=run.solve_seconds,
-            decode_seconds=run.decode_seconds,
-            vendor_timing=run.vendor_timing,
-            info=run.info,
         )

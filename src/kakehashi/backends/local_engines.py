@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -143,6 +143,7 @@ class SimulatedAnnealingBackend(_EngineBackend):
     name = "sa"
     info = info_for("sa")
     engine_name = "anneal"
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 4, "num_sweeps": 200}
     parameters = (
         Param("num_reads", int, None, "anneals per round (default: by the clock)",
               low=1, high=MAX_WORK),
@@ -162,6 +163,7 @@ class ParallelTemperingBackend(_EngineBackend):
     name = "pt"
     info = info_for("pt")
     engine_name = "temper"
+    reproducible_options: ClassVar[dict[str, Any]] = {"max_sweeps": 200, "num_chains": 2}
     parameters = (
         Param("num_replicas", int, 16, "temperatures per chain", low=2, high=10**5),
         Param("num_chains", int, None, "independent chains (default: one per thread)",
@@ -181,6 +183,7 @@ class PopulationAnnealingBackend(_EngineBackend):
     name = "pa"
     info = info_for("pa")
     engine_name = "populate"
+    reproducible_options: ClassVar[dict[str, Any]] = {"steps": 50}
     parameters = (
         Param("population", int, 50, "copies cooled together", low=1, high=10**7),
         Param("steps", int, None, "temperature steps (default: by the clock)",
@@ -198,6 +201,7 @@ class TabuBackend(_EngineBackend):
     name = "tabu"
     info = info_for("tabu")
     engine_name = "tabu"
+    reproducible_options: ClassVar[dict[str, Any]] = {"max_moves": 2000, "num_reads": 2}
     parameters = (
         Param("num_reads", int, None, "walkers (default: one per thread)", low=1, high=10**6),
         Param("max_moves", int, None, "moves per walker (default: by the clock)",
@@ -223,7 +227,7 @@ class SimulatedBifurcationBackend(_EngineBackend):
     name = "sb"
     info = info_for("sb")
     engine_name = "bifurcate"
-    seed_reproducible = True
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_runs": 1, "steps": 200}
     parameters = (
         Param("variant", str, "discrete", "dSB or bSB", choices=("discrete", "ballistic")),
         Param("num_replicas", int, None, "replicas per run", low=1, high=10**7),

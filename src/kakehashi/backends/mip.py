@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -663,6 +663,7 @@ class CpSatBackend(ExactSolverBackend):
     product_vtype = INTEGER
     versioned = ("ortools",)
     warm_up_modules = ("ortools.sat.python.cp_model",)
+    reproducible_options: ClassVar[dict[str, Any]] = {"threads": 1}  # parallel workers race
     needs_bounded_integers = True  # CP-SAT works in int64: every variable needs bounds
     parameters = merged(
         ExactSolverBackend.parameters,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -214,6 +214,7 @@ class DWaveSABackend(_OpenSampler):
 
     name = "dwave-sa"
     info = info_for("dwave-sa")
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 8}
     parameters = (
         _READS,
         Param("max_reads", int, 256, "reads at most without num_reads", low=1, high=10**9),
@@ -276,6 +277,7 @@ class DWaveTabuBackend(_OpenSampler):
 
     name = "dwave-tabu"
     info = info_for("dwave-tabu")
+    seed_reproducible = False  # its reads end by a clock (timeout), not by work
     parameters = (
         Param("num_reads", int, 4, "tabu reads (one after another)", low=1, high=10**6),
         Param("timeout", int, None, "ms per read (default: the time limit's share)",
@@ -338,6 +340,7 @@ class DWaveSteepestDescentBackend(_OpenSampler):
 
     name = "dwave-sd"
     info = info_for("dwave-sd")
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 8}
     parameters = (
         _READS,
         Param("max_reads", int, 1024, "descents at most without num_reads", low=1, high=10**9),
@@ -405,6 +408,7 @@ def openjij_model(qubo: Qubo) -> Any:
 class _OpenJijBackend(_OpenSampler):
     sampler_class = "SASampler"
     warm_up_modules = ("openjij",)
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 3}
     default_sweeps = 1000
     parameters = (
         _READS,

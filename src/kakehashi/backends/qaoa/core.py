@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -181,6 +181,7 @@ class QAOABackend(QuboSamplerBackend):
 
     default_time_limit = 30.0
     default_shots = 1024
+    reproducible_options: ClassVar[dict[str, Any]] = {"maxiter": 20}
     target_parameters: tuple[Param, ...] = ()
 
     def shared_parameters(self) -> tuple[Param, ...]:
