@@ -227,6 +227,27 @@ def _checked(name: str, e: dict[str, Any]) -> dict[str, Any]:
     return e
 
 
+def entry_from_info(info: BackendInfo) -> dict[str, Any]:
+    """A catalog-like entry for a backend the catalog does not list (a plug-in), from the
+    :class:`BackendInfo` it gives itself: its ``price_model`` (CPU time when local and
+    unstated, else unpublished) and a CPU power model when it runs locally.
+
+    Example:
+        >>> entry_from_info(BackendInfo(family="x", modality="classical heuristic"))["price"]
+        {'model': 'cpu-time', 'currency': 'USD', 'source': 'plug-in (not in the catalog)'}
+    """
+    local = (info.region or "local") == "local"
+    price = dict(info.price_model) or {"model": "cpu-time" if local else "unpublished"}
+    price.setdefault("currency", "USD")
+    price.setdefault("source", "plug-in (not in the catalog)")
+    if info.power_watts is not None and not local:
+        power = {"model": "system", "watts": info.power_watts}
+    else:
+        power = {"model": "cpu" if local else "unknown"}
+    power["source"] = info.power_source or "plug-in (not in the catalog)"
+    return {"price": price, "power": power, "threads": 1, "region": info.region}
+
+
 def _none(value: Any) -> Any:
     return None if value == NONE else value
 
@@ -395,7 +416,12 @@ def estimate(backend: Any, problem: Any = None, **options: Any) -> Estimate:
             backend = None
     else:
         name = backend.name
-    e = device_entry(name, options.get("device"))
+    try:
+        e = device_entry(name, options.get("device"))
+    except CatalogError:
+        if backend is None or not hasattr(backend, "info"):
+            raise
+        e = entry_from_info(backend.info)  # a plug-in the catalog does not describe
     price, power = e["price"], e["power"]
     usd_per_vcpu_hour, watts_per_core = cpu_rates()
     threads = thread_count(e, options)
