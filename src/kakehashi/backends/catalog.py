@@ -367,8 +367,9 @@ class Estimate:
     energy_joules: float | None
     seconds: float | None
     cpu_seconds: float | None = None
-    shots: int | None = None
+    shots: int | None = None  # per task (as the caller passes shots=/num_reads=)
     tasks: int | None = None
+    total_shots: int | None = None  # shots × tasks: what pricing.usage_money bills
     device: str | None = None
     basis: str = ""
     price_source: str = ""
@@ -445,6 +446,7 @@ def estimate(backend: Any, problem: Any = None, **options: Any) -> Estimate:
     else:
         est.shots = _first_int(options, ("shots", "num_reads"), e.get("default_shots"))
         est.tasks = _first_int(options, ("tasks",), e.get("default_tasks", 1)) or 1
+        est.total_shots = None if est.shots is None else est.shots * est.tasks
         est.seconds = _device_seconds(e, est.shots, est.tasks, options)
 
     if price["model"] == "cpu-time":
@@ -458,9 +460,8 @@ def estimate(backend: Any, problem: Any = None, **options: Any) -> Estimate:
         else:
             est.basis = "no time limit given and no default: pass time_limit="
     elif price["model"] == "usage":
-        total_shots = None if est.shots is None else est.shots * (est.tasks or 1)
         est.money, est.basis = usage_money(
-            price, tasks=est.tasks or 1, shots=total_shots, seconds=est.seconds
+            price, tasks=est.tasks or 1, shots=est.total_shots, seconds=est.seconds
         )
     else:
         est.basis = f"no list price: {price['source']}"

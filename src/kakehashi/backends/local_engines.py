@@ -92,6 +92,24 @@ _KEEP_INFO = (
 )
 
 
+def warm_up_qubo(n: int = 12) -> Any:
+    """A dense random ±1 Qubo on ``n`` variables that presolve cannot reduce (frustrated:
+    every variable's best value depends on the others).
+
+    Example:
+        >>> warm_up_qubo().num_variables
+        12
+    """
+    import scipy.sparse as sp
+
+    from kakehashi.compile.qubo import Qubo
+
+    rng = np.random.default_rng(12345)
+    upper = np.triu(rng.choice([-1.0, 1.0], size=(n, n)), k=1)
+    J = upper + upper.T
+    return Qubo(rng.choice([-0.5, 0.5], size=n), sp.csr_matrix(J))
+
+
 class _EngineBackend(QuboSamplerBackend):
     default_time_limit = 10.0
     #: the function of :mod:`kakehashi.engines` this backend runs; looked up when it runs, so
@@ -100,20 +118,20 @@ class _EngineBackend(QuboSamplerBackend):
     _warm = False
 
     def warm_up(self) -> None:
-        """Run the engine once on a 3-variable Qubo so numba compiles (or loads from its
-        cache) the kernels before the user's clock starts: on a fresh install that takes
-        tens of seconds, which would otherwise be taken out of the first solve's budget."""
+        """Run the engine on a small frustrated Qubo so numba compiles (or loads from its
+        cache) every kernel a real run uses before the user's clock starts: on a fresh
+        install that takes tens of seconds, which would otherwise be taken out of the first
+        solve's budget. The Qubo must survive presolve (a problem presolve solves outright
+        never reaches the search kernels), and both the clocked and the work-bounded paths
+        run."""
         if type(self)._warm:
             return
-        import scipy.sparse as sp
-
         from kakehashi import engines
-        from kakehashi.compile.qubo import Qubo
 
-        J = sp.csr_matrix(np.array([[0.0, 1.0, 0.0], [1.0, 0.0, -1.0], [0.0, -1.0, 0.0]]))
-        getattr(engines, self.engine_name)(
-            Qubo(np.array([-1.0, 1.0, 0.5]), J), seed=0, time_limit=0.01
-        )
+        engine = getattr(engines, self.engine_name)
+        qubo = warm_up_qubo()
+        engine(qubo, seed=0, time_limit=0.05)
+        engine(qubo, seed=1, **self.reproducible_options)
         type(self)._warm = True
 
     def sample_qubo(
