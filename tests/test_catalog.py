@@ -14,7 +14,8 @@ from kakehashi.errors import BudgetError
 
 ISSUE_NAMES = (
     "scip highs cpsat dwave-sa dwave-tabu dwave-sd openjij-sa openjij-sqa dwave-qpu "
-    "dwave-hybrid dwave-mock qaoa-aer qaoa-ibm qaoa-braket braket-local"
+    "dwave-hybrid dwave-mock qaoa-aer qaoa-ibm qaoa-braket braket-local "
+    "amplify-ae fujitsu-da toshiba-sqbm hitachi fujitsu-qc"
 ).split()
 OWN_NAMES = ["exact", "reference-sa", "sa", "pt", "pa", "tabu", "sb"]
 
