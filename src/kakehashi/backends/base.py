@@ -34,7 +34,7 @@ from kakehashi.errors import (
     OptionError,
     UnsupportedError,
 )
-from kakehashi.model.problem import Problem
+from kakehashi.model.problem import INTEGER, Problem
 from kakehashi.result import Result, Timing, package_versions
 
 ENTRY_POINT_GROUP = "kakehashi.backends"
@@ -567,9 +567,28 @@ class QuboSamplerBackend(BaseBackend):
 
     name: str = "qubo-sampler"
     default_time_limit: float = 10.0
+    #: exceptions a vendor sampler raises for values it refuses (options passed through
+    #: unchecked): shown as an OptionError naming the backend, never a bare traceback
+    vendor_option_errors: tuple[type[BaseException], ...] = ()
 
     def shared_parameters(self) -> tuple[Param, ...]:
         return QUBO_PARAMETERS
+
+    def check(self, problem: Problem) -> Applicability:
+        """The catalog's check plus what the QUBO compiler cannot take: products of three
+        or more factors over integer variables."""
+        report = super().check(problem)
+        ints = problem.vtype == INTEGER
+        for degree, (idx, _coef) in problem.higher_order.items():
+            if ints[idx].any():
+                report.ok = False
+                report.reasons.append(
+                    f"a product of {degree} factors includes integer variables, which a QUBO "
+                    "cannot encode (use binaries in products of three or more, or a MIP "
+                    "backend such as 'scip')"
+                )
+                break
+        return report
 
     def sample_qubo(
         self, qubo: Any, *, time_limit: float, seed: int | None, **options: Any
@@ -594,9 +613,20 @@ class QuboSamplerBackend(BaseBackend):
         loop = {p.name: options.pop(p.name, p.default) for p in QUBO_PARAMETERS}
         return adaptive_solve(
             problem,
-            sampler=lambda q, tl, s: self.sample_qubo(q, time_limit=tl, seed=s, **options),
+            sampler=lambda q, tl, s: self._sample(q, tl, s, options),
             check=lambda q: self.check_size(problem, q),
             time_limit=time_limit,
             seed=seed,
             **loop,
         )
+
+    def _sample(
+        self, qubo: Any, time_limit: float, seed: int | None, options: dict[str, Any]
+    ) -> SampleBatch:
+        try:
+            return self.sample_qubo(qubo, time_limit=time_limit, seed=seed, **options)
+        except self.vendor_option_errors as exc:
+            raise OptionError(
+                f"backend {self.name!r}: its sampler refused the options "
+                f"{sorted(options) or '(none)'}: {type(exc).__name__}: {exc}"
+            ) from None

@@ -154,6 +154,7 @@ class _OpenSampler(QuboSamplerBackend):
 
     default_time_limit = 10.0
     warm_up_modules = ("dwave.samplers",)
+    vendor_option_errors = (ValueError, TypeError)
 
     def vendor_sampler(self) -> Any:
         """An instance of the vendor's sampler (to read the parameters it declares)."""
