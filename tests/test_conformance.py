@@ -15,7 +15,11 @@ from kakehashi.errors import OptionError, UnsupportedError
 from kakehashi.testing import ConformanceError, check_backend, tiny_mip
 
 # stand-ins and budgets: gate-model simulators need a few seconds to optimise their angles
-OPTIONS = {"qaoa-ibm": {"device": "fake_sherbrooke", "shots": 2000}}
+OPTIONS = {
+    "qaoa-ibm": {"device": "fake_sherbrooke", "shots": 2000, "maxiter": 20},
+    "qaoa-aer": {"maxiter": 30},
+    "braket-local": {"maxiter": 30},
+}
 TIME_LIMIT = {"qaoa-aer": 2.0, "qaoa-ibm": 3.0, "braket-local": 3.0}
 # the machines these tests run on are shared: the kit's default tolerance (1.5 × limit + 1 s)
 # is for a quiet machine; here the bound only catches a limit ignored outright

@@ -181,7 +181,7 @@ class QAOABackend(QuboSamplerBackend):
 
     default_time_limit = 30.0
     default_shots = 1024
-    reproducible_options: ClassVar[dict[str, Any]] = {"maxiter": 20}
+    reproducible_options: ClassVar[dict[str, Any]] = {"maxiter": 8}
     target_parameters: tuple[Param, ...] = ()
 
     def shared_parameters(self) -> tuple[Param, ...]:
