@@ -215,10 +215,22 @@ class BaseBackend:
             encodes_integers=self.needs_bounded_integers,
         )
 
-    def estimate(self, problem: Problem | None = None, **options: Any) -> Any:
-        """Money and energy of a run, before it runs (:func:`catalog.estimate`)."""
+    def estimate(
+        self, problem: Problem | None = None, *, time_limit: float | None = None, **options: Any
+    ) -> Any:
+        """Money and energy of a run, before it runs (:func:`catalog.estimate`, priced by
+        :mod:`kakehashi.backends.pricing`).
+
+        Example:
+            >>> import kakehashi
+            >>> est = kakehashi.get_backend("tabu").estimate(time_limit=10)
+            >>> est.currency, est.seconds, est.upper_bound
+            ('USD', 10.0, True)
+        """
         from kakehashi.backends.catalog import estimate
 
+        if time_limit is not None:
+            options["time_limit"] = time_limit
         return estimate(self, problem, **options)
 
     def warm_up(self) -> None:
