@@ -100,3 +100,11 @@ def test_samples_are_evaluated_once(monkeypatch):
     )
     rounds = r.info["rounds"]
     assert sum(calls) == r.num_samples == sum(x["samples"] for x in rounds)
+
+
+def test_resources_are_filled_from_measured_cpu_time():
+    r = kakehashi.solve(kakehashi.examples.random_assignment(3), backend="sa", time_limit=0.3)
+    res = r.resources
+    assert res.cpu_seconds is not None and res.cpu_seconds > 0
+    assert res.money is not None and res.energy_joules is not None
+    assert "modelled" in res.notes and res.currency == "USD"

@@ -338,8 +338,11 @@ class BaseBackend:
         )
         if output.status is not None and result.num_samples == 0:
             result.status = output.status
+        from kakehashi.backends.pricing import run_resources
+
         result.resources.cpu_seconds = cpu_seconds
-        result.resources.notes = "cpu_seconds: this process's CPU time during the run"
+        for key, value in run_resources(self, cpu_seconds).items():
+            setattr(result.resources, key, value)
         self.finish(result, output)
         if warm_up_seconds > 0.05:
             result.info["warm_up_seconds"] = warm_up_seconds
