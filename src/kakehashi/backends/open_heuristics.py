@@ -33,7 +33,6 @@ from kakehashi.compile.qubo import Qubo
 from kakehashi.errors import KakehashiError
 
 DEFAULT_KEEP = 64
-_BATCH_OPTIONS = {"num_reads", "max_reads", "keep", "num_sweeps"}
 _DEADLINE_SHARE = 0.9  # size batches to end by 90 % of what is left: reads vary in cost
 _DENSE_LIMIT = 4000  # OpenJij models are built from a dense matrix up to this many variables
 
@@ -106,29 +105,6 @@ def run_batches(
     )
 
 
-def check_vendor_options(name: str, options: dict[str, Any], vendor: set[str], own: set[str]):
-    """Refuse options neither kakehashi nor the vendor's sampler takes (dimod samplers would
-    only warn and ignore them, OpenJij would fail with a bare TypeError).
-
-    Example:
-        >>> check_vendor_options("dwave-sa", {"sweeps": 10}, {"num_sweeps"}, {"keep"})
-        Traceback (most recent call last):
-        ...
-        kakehashi.errors.KakehashiError: backend 'dwave-sa' does not take the option 'sweeps'; \
-it takes keep, num_sweeps, penalty, integer_encoding, max_rounds, time_limit, seed
-    """
-    unknown = sorted(set(options) - vendor - own)
-    if unknown:
-        takes = ", ".join([*sorted(vendor | own), *_LOOP_OPTIONS])
-        raise KakehashiError(
-            f"backend {name!r} does not take the option{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(repr(u) for u in unknown)}; it takes {takes}"
-        )
-
-
-_LOOP_OPTIONS = ("penalty", "integer_encoding", "max_rounds", "time_limit", "seed")
-
-
 def _keep_best(X: np.ndarray, qubo: Qubo, keep: int) -> tuple[np.ndarray, np.ndarray]:
     X = np.unique(X, axis=0)
     e = qubo.energies(X)
@@ -183,10 +159,8 @@ class _OpenSampler(QuboSamplerBackend):
         **batching: Any,
     ) -> SampleBatch:
         """Run a dimod sampler (``sampler.sample(bqm, num_reads=, seed=, ...)``) in batches
-        of reads through :func:`run_batches`, after refusing options it does not take."""
-        check_vendor_options(
-            self.name, options, set(sampler.parameters) - {"num_reads", "seed"}, _BATCH_OPTIONS
-        )
+        of reads through :func:`run_batches` (options were checked against the declared
+        and the sampler's own parameters before the run)."""
         bqm = qubo.to_bqm()
         n = qubo.num_variables
         kwargs = {**(sample_kwargs or {}), **options}
@@ -303,11 +277,6 @@ class DWaveTabuBackend(_OpenSampler):
         from dwave.samplers import TabuSampler
 
         sampler = TabuSampler()
-        check_vendor_options(
-            self.name, options, set(sampler.parameters) - {"seed"}, {"num_reads", "timeout"}
-        )
-        if not isinstance(num_reads, (int, np.integer)) or num_reads < 1:
-            raise KakehashiError(f"num_reads must be a positive integer, got {num_reads!r}")
         if timeout is None:
             # the sampler's clock is per read and the reads run one after another
             timeout = max(1, int(1000.0 * _DEADLINE_SHARE * time_limit / num_reads))
@@ -448,8 +417,6 @@ class _OpenJijBackend(_OpenSampler):
         started = time.perf_counter()
 
         sampler = getattr(openjij, self.sampler_class)()
-        vendor = set(inspect.signature(sampler.sample).parameters) - {"self", "bqm", "seed"}
-        check_vendor_options(self.name, options, vendor - {"num_reads"}, _BATCH_OPTIONS)
         model = openjij_model(qubo)
         n = qubo.num_variables
         sweeps = self.default_sweeps if num_sweeps is None else int(num_sweeps)

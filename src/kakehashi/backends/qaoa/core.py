@@ -264,10 +264,7 @@ class QAOABackend(QuboSamplerBackend):
         **options: Any,
     ) -> SampleBatch:
         t0 = time.perf_counter()
-        if objective not in ("expectation", "cvar"):
-            raise KakehashiError(f"objective={objective!r}; use 'expectation' or 'cvar'")
-        if not (isinstance(reps, int) and reps >= 1):
-            raise KakehashiError(f"reps={reps!r}; QAOA needs a whole number of layers ≥ 1")
+        # reps, objective, shots, … were checked against QAOA_PARAMETERS before the run
         shots = int(shots or self.default_shots)
         alpha = 1.0 if objective == "expectation" else float(cvar_alpha)
         cost = IsingCost.from_qubo(qubo)
