@@ -135,7 +135,10 @@ class Api:
         job = queue.claim(self.engine, worker.id)
         if job is None:
             return None
-        worker.run_one(job)
+        try:
+            worker.run_one(job)
+        finally:
+            worker.drop_runner()  # the runner is not a daemon: never leave one behind
         return job["id"]
 
     def close(self) -> None:

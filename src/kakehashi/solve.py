@@ -84,7 +84,7 @@ def choose_backend(problem: Problem) -> Backend:
 
 def solve(
     problem: Any,
-    backend: str | Backend = "auto",
+    backend: str | Backend | list[str] | tuple[str, ...] = "auto",
     *,
     time_limit: float | None = None,
     seed: int | None = None,
@@ -114,6 +114,10 @@ def solve(
     Every answer is decoded to the problem's own variables and evaluated against the
     original problem, whatever machine produced it.
 
+    A list of backends races them (:func:`kakehashi.executors.race.race`): all run at once
+    under the one ``time_limit``, the best checked answer wins, and ``target=``,
+    ``executor=`` (``"process"``, ``"ray"``) and ``backend_options=`` are understood.
+
     Example:
         >>> import kakehashi
         >>> result = kakehashi.solve(kakehashi.examples.small_maxcut(), seed=1)
@@ -126,6 +130,19 @@ def solve(
     if seed is None:
         # a run is always reproducible: draw a seed and record it
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    if isinstance(backend, (list, tuple)):
+        if prefer is not None or portfolio is not None or router is not None:
+            raise KakehashiError(
+                "prefer=, portfolio= and router= choose among backends: with a list of "
+                "backends the race runs exactly those; drop them or use backend='auto'"
+            )
+        from kakehashi.executors.race import race
+
+        if max_cost is not None:
+            options["max_cost"] = max_cost  # each contestant checks its own estimate
+        result = race(prob, list(backend), time_limit=time_limit, seed=seed, **options)
+        result.timing.total = time.perf_counter() - t0
+        return result
     decision = None
     if _is_auto(backend):
         from kakehashi.router.selector import route

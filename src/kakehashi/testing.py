@@ -75,10 +75,11 @@ def tiny_qubo() -> Problem:
 
 
 def tiny_constrained() -> Problem:
-    """A 3×3 assignment: 9 binaries, 6 equality rows."""
+    """A 2×2 assignment: 4 binaries, 4 equality rows (small enough for a
+    statevector simulator's sampling to see every assignment)."""
     from kakehashi import examples
 
-    return examples.random_assignment(3, seed=1)
+    return examples.random_assignment(2, seed=1)
 
 
 def tiny_mip() -> Problem:

@@ -34,7 +34,7 @@ from kakehashi.errors import (
     OptionError,
     UnsupportedError,
 )
-from kakehashi.model.problem import Problem
+from kakehashi.model.problem import INTEGER, Problem
 from kakehashi.result import Result, Timing, package_versions
 
 ENTRY_POINT_GROUP = "kakehashi.backends"
@@ -215,10 +215,22 @@ class BaseBackend:
             encodes_integers=self.needs_bounded_integers,
         )
 
-    def estimate(self, problem: Problem | None = None, **options: Any) -> Any:
-        """Money and energy of a run, before it runs (:func:`catalog.estimate`)."""
+    def estimate(
+        self, problem: Problem | None = None, *, time_limit: float | None = None, **options: Any
+    ) -> Any:
+        """Money and energy of a run, before it runs (:func:`catalog.estimate`, priced by
+        :mod:`kakehashi.backends.pricing`).
+
+        Example:
+            >>> import kakehashi
+            >>> est = kakehashi.get_backend("tabu").estimate(time_limit=10)
+            >>> est.currency, est.seconds, est.upper_bound
+            ('USD', 10.0, True)
+        """
         from kakehashi.backends.catalog import estimate
 
+        if time_limit is not None:
+            options["time_limit"] = time_limit
         return estimate(self, problem, **options)
 
     def warm_up(self) -> None:
@@ -326,8 +338,11 @@ class BaseBackend:
         )
         if output.status is not None and result.num_samples == 0:
             result.status = output.status
+        from kakehashi.backends.pricing import run_resources
+
         result.resources.cpu_seconds = cpu_seconds
-        result.resources.notes = "cpu_seconds: this process's CPU time during the run"
+        for key, value in run_resources(self, cpu_seconds).items():
+            setattr(result.resources, key, value)
         self.finish(result, output)
         if warm_up_seconds > 0.05:
             result.info["warm_up_seconds"] = warm_up_seconds
@@ -567,9 +582,28 @@ class QuboSamplerBackend(BaseBackend):
 
     name: str = "qubo-sampler"
     default_time_limit: float = 10.0
+    #: exceptions a vendor sampler raises for values it refuses (options passed through
+    #: unchecked): shown as an OptionError naming the backend, never a bare traceback
+    vendor_option_errors: tuple[type[BaseException], ...] = ()
 
     def shared_parameters(self) -> tuple[Param, ...]:
         return QUBO_PARAMETERS
+
+    def check(self, problem: Problem) -> Applicability:
+        """The catalog's check plus what the QUBO compiler cannot take: products of three
+        or more factors over integer variables."""
+        report = super().check(problem)
+        ints = problem.vtype == INTEGER
+        for degree, (idx, _coef) in problem.higher_order.items():
+            if ints[idx].any():
+                report.ok = False
+                report.reasons.append(
+                    f"a product of {degree} factors includes integer variables, which a QUBO "
+                    "cannot encode (use binaries in products of three or more, or a MIP "
+                    "backend such as 'scip')"
+                )
+                break
+        return report
 
     def sample_qubo(
         self, qubo: Any, *, time_limit: float, seed: int | None, **options: Any
@@ -592,21 +626,22 @@ class QuboSamplerBackend(BaseBackend):
 
         options = dict(options)
         loop = {p.name: options.pop(p.name, p.default) for p in QUBO_PARAMETERS}
-        run = adaptive_solve(
+        return adaptive_solve(
             problem,
-            sampler=lambda q, tl, s: self.sample_qubo(q, time_limit=tl, seed=s, **options),
+            sampler=lambda q, tl, s: self._sample(q, tl, s, options),
             check=lambda q: self.check_size(problem, q),
             time_limit=time_limit,
             seed=seed,
             **loop,
         )
-        return RunOutput(
-            samples=run.samples,
-            evaluation=run.evaluation,
-            compile_seconds=run.compile_seconds,
-            queue_seconds=run.queue_seconds,
-            solve_seconds=run.solve_seconds,
-            decode_seconds=run.decode_seconds,
-            vendor_timing=run.vendor_timing,
-            info=run.info,
-        )
+
+    def _sample(
+        self, qubo: Any, time_limit: float, seed: int | None, options: dict[str, Any]
+    ) -> SampleBatch:
+        try:
+            return self.sample_qubo(qubo, time_limit=time_limit, seed=seed, **options)
+        except self.vendor_option_errors as exc:
+            raise OptionError(
+                f"backend {self.name!r}: its sampler refused the options "
+                f"{sorted(options) or '(none)'}: {type(exc).__name__}: {exc}"
+            ) from None

@@ -227,6 +227,27 @@ def _checked(name: str, e: dict[str, Any]) -> dict[str, Any]:
     return e
 
 
+def entry_from_info(info: BackendInfo) -> dict[str, Any]:
+    """A catalog-like entry for a backend the catalog does not list (a plug-in), from the
+    :class:`BackendInfo` it gives itself: its ``price_model`` (CPU time when local and
+    unstated, else unpublished) and a CPU power model when it runs locally.
+
+    Example:
+        >>> entry_from_info(BackendInfo(family="x", modality="classical heuristic"))["price"]
+        {'model': 'cpu-time', 'currency': 'USD', 'source': 'plug-in (not in the catalog)'}
+    """
+    local = (info.region or "local") == "local"
+    price = dict(info.price_model) or {"model": "cpu-time" if local else "unpublished"}
+    price.setdefault("currency", "USD")
+    price.setdefault("source", "plug-in (not in the catalog)")
+    if info.power_watts is not None and not local:
+        power = {"model": "system", "watts": info.power_watts}
+    else:
+        power = {"model": "cpu" if local else "unknown"}
+    power["source"] = info.power_source or "plug-in (not in the catalog)"
+    return {"price": price, "power": power, "threads": 1, "region": info.region}
+
+
 def _none(value: Any) -> Any:
     return None if value == NONE else value
 
@@ -346,8 +367,9 @@ class Estimate:
     energy_joules: float | None
     seconds: float | None
     cpu_seconds: float | None = None
-    shots: int | None = None
+    shots: int | None = None  # per task (as the caller passes shots=/num_reads=)
     tasks: int | None = None
+    total_shots: int | None = None  # shots × tasks: what pricing.usage_money bills
     device: str | None = None
     basis: str = ""
     price_source: str = ""
@@ -395,7 +417,12 @@ def estimate(backend: Any, problem: Any = None, **options: Any) -> Estimate:
             backend = None
     else:
         name = backend.name
-    e = device_entry(name, options.get("device"))
+    try:
+        e = device_entry(name, options.get("device"))
+    except CatalogError:
+        if backend is None or not hasattr(backend, "info"):
+            raise
+        e = entry_from_info(backend.info)  # a plug-in the catalog does not describe
     price, power = e["price"], e["power"]
     usd_per_vcpu_hour, watts_per_core = cpu_rates()
     threads = thread_count(e, options)
@@ -419,6 +446,7 @@ def estimate(backend: Any, problem: Any = None, **options: Any) -> Estimate:
     else:
         est.shots = _first_int(options, ("shots", "num_reads"), e.get("default_shots"))
         est.tasks = _first_int(options, ("tasks",), e.get("default_tasks", 1)) or 1
+        est.total_shots = None if est.shots is None else est.shots * est.tasks
         est.seconds = _device_seconds(e, est.shots, est.tasks, options)
 
     if price["model"] == "cpu-time":
@@ -432,9 +460,8 @@ def estimate(backend: Any, problem: Any = None, **options: Any) -> Estimate:
         else:
             est.basis = "no time limit given and no default: pass time_limit="
     elif price["model"] == "usage":
-        total_shots = None if est.shots is None else est.shots * (est.tasks or 1)
         est.money, est.basis = usage_money(
-            price, tasks=est.tasks or 1, shots=total_shots, seconds=est.seconds
+            price, tasks=est.tasks or 1, shots=est.total_shots, seconds=est.seconds
         )
     else:
         est.basis = f"no list price: {price['source']}"

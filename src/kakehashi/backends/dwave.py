@@ -25,7 +25,7 @@ import hashlib
 import os
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -384,6 +384,7 @@ class DWaveMockBackend(_AnnealerBackend):
     info = info_for("dwave-mock")
     timing_is_real = False
     default_time_limit = 10.0
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 20}
     parameters = merged(
         ANNEALER_PARAMETERS,
         (Param("topology", (tuple, list), MOCK_TOPOLOGY, "(kind, shape) of the mock graph"),),

@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -92,6 +92,24 @@ _KEEP_INFO = (
 )
 
 
+def warm_up_qubo(n: int = 12) -> Any:
+    """A dense random ±1 Qubo on ``n`` variables that presolve cannot reduce (frustrated:
+    every variable's best value depends on the others).
+
+    Example:
+        >>> warm_up_qubo().num_variables
+        12
+    """
+    import scipy.sparse as sp
+
+    from kakehashi.compile.qubo import Qubo
+
+    rng = np.random.default_rng(12345)
+    upper = np.triu(rng.choice([-1.0, 1.0], size=(n, n)), k=1)
+    J = upper + upper.T
+    return Qubo(rng.choice([-0.5, 0.5], size=n), sp.csr_matrix(J))
+
+
 class _EngineBackend(QuboSamplerBackend):
     default_time_limit = 10.0
     #: the function of :mod:`kakehashi.engines` this backend runs; looked up when it runs, so
@@ -100,20 +118,20 @@ class _EngineBackend(QuboSamplerBackend):
     _warm = False
 
     def warm_up(self) -> None:
-        """Run the engine once on a 3-variable Qubo so numba compiles (or loads from its
-        cache) the kernels before the user's clock starts: on a fresh install that takes
-        tens of seconds, which would otherwise be taken out of the first solve's budget."""
+        """Run the engine on a small frustrated Qubo so numba compiles (or loads from its
+        cache) every kernel a real run uses before the user's clock starts: on a fresh
+        install that takes tens of seconds, which would otherwise be taken out of the first
+        solve's budget. The Qubo must survive presolve (a problem presolve solves outright
+        never reaches the search kernels), and both the clocked and the work-bounded paths
+        run."""
         if type(self)._warm:
             return
-        import scipy.sparse as sp
-
         from kakehashi import engines
-        from kakehashi.compile.qubo import Qubo
 
-        J = sp.csr_matrix(np.array([[0.0, 1.0, 0.0], [1.0, 0.0, -1.0], [0.0, -1.0, 0.0]]))
-        getattr(engines, self.engine_name)(
-            Qubo(np.array([-1.0, 1.0, 0.5]), J), seed=0, time_limit=0.01
-        )
+        engine = getattr(engines, self.engine_name)
+        qubo = warm_up_qubo()
+        engine(qubo, seed=0, time_limit=0.05)
+        engine(qubo, seed=1, **self.reproducible_options)
         type(self)._warm = True
 
     def sample_qubo(
@@ -143,6 +161,7 @@ class SimulatedAnnealingBackend(_EngineBackend):
     name = "sa"
     info = info_for("sa")
     engine_name = "anneal"
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 4, "num_sweeps": 200}
     parameters = (
         Param("num_reads", int, None, "anneals per round (default: by the clock)",
               low=1, high=MAX_WORK),
@@ -162,6 +181,7 @@ class ParallelTemperingBackend(_EngineBackend):
     name = "pt"
     info = info_for("pt")
     engine_name = "temper"
+    reproducible_options: ClassVar[dict[str, Any]] = {"max_sweeps": 200, "num_chains": 2}
     parameters = (
         Param("num_replicas", int, 16, "temperatures per chain", low=2, high=10**5),
         Param("num_chains", int, None, "independent chains (default: one per thread)",
@@ -181,6 +201,7 @@ class PopulationAnnealingBackend(_EngineBackend):
     name = "pa"
     info = info_for("pa")
     engine_name = "populate"
+    reproducible_options: ClassVar[dict[str, Any]] = {"steps": 50}
     parameters = (
         Param("population", int, 50, "copies cooled together", low=1, high=10**7),
         Param("steps", int, None, "temperature steps (default: by the clock)",
@@ -198,6 +219,7 @@ class TabuBackend(_EngineBackend):
     name = "tabu"
     info = info_for("tabu")
     engine_name = "tabu"
+    reproducible_options: ClassVar[dict[str, Any]] = {"max_moves": 2000, "num_reads": 2}
     parameters = (
         Param("num_reads", int, None, "walkers (default: one per thread)", low=1, high=10**6),
         Param("max_moves", int, None, "moves per walker (default: by the clock)",
@@ -223,7 +245,7 @@ class SimulatedBifurcationBackend(_EngineBackend):
     name = "sb"
     info = info_for("sb")
     engine_name = "bifurcate"
-    seed_reproducible = True
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_runs": 1, "steps": 200}
     parameters = (
         Param("variant", str, "discrete", "dSB or bSB", choices=("discrete", "ballistic")),
         Param("num_replicas", int, None, "replicas per run", low=1, high=10**7),

@@ -26,11 +26,12 @@ import os
 import time
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
+from kakehashi.backends.applicability import Applicability
 from kakehashi.backends.base import BaseBackend, RunOutput, register
 from kakehashi.backends.catalog import info_for
 from kakehashi.backends.params import Param, merged
@@ -39,6 +40,7 @@ from kakehashi.model.problem import (
     BINARY,
     CONTINUOUS,
     INTEGER,
+    SPIN,
     ConstraintGroup,
     Problem,
     VarArray,
@@ -407,6 +409,28 @@ class HighsBackend(ExactSolverBackend):
         (Param("threads", int, None, "HiGHS threads", low=1, high=4096),),
     )
 
+    def check(self, problem: Problem) -> Applicability:
+        """The catalog's check plus HiGHS's own limit: a linear objective, so products of
+        two non-binary variables (no exact linearisation) are refused here, before any
+        work, rather than after linearising."""
+        report = super().check(problem)
+        q = problem.quadratic.tocoo()
+        binary = (problem.vtype == BINARY) | (problem.vtype == SPIN)
+        both = np.flatnonzero(~binary[q.row] & ~binary[q.col])
+        if both.size:
+            i, j = int(q.row[both[0]]), int(q.col[both[0]])
+            what = (
+                f"{problem.flat_name(i)}²"
+                if i == j
+                else (f"{problem.flat_name(i)}·{problem.flat_name(j)}")
+            )
+            report.ok = False
+            report.reasons.append(
+                f"it takes linear objectives and {what} multiplies non-binary variables "
+                "(no exact linearisation; use 'scip' or 'cpsat')"
+            )
+        return report
+
     def check_linearized(self, lin: Linearized, problem: Problem) -> None:
         q = lin.problem.quadratic.tocoo()
         if q.nnz:
@@ -671,6 +695,7 @@ class CpSatBackend(ExactSolverBackend):
     product_vtype = INTEGER
     versioned = ("ortools",)
     warm_up_modules = ("ortools.sat.python.cp_model",)
+    reproducible_options: ClassVar[dict[str, Any]] = {"threads": 1}  # parallel workers race
     needs_bounded_integers = True  # CP-SAT works in int64: every variable needs bounds
     parameters = merged(
         ExactSolverBackend.parameters,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -33,7 +33,6 @@ from kakehashi.compile.qubo import Qubo
 from kakehashi.errors import KakehashiError
 
 DEFAULT_KEEP = 64
-_BATCH_OPTIONS = {"num_reads", "max_reads", "keep", "num_sweeps"}
 _DEADLINE_SHARE = 0.9  # size batches to end by 90 % of what is left: reads vary in cost
 _DENSE_LIMIT = 4000  # OpenJij models are built from a dense matrix up to this many variables
 
@@ -106,29 +105,6 @@ def run_batches(
     )
 
 
-def check_vendor_options(name: str, options: dict[str, Any], vendor: set[str], own: set[str]):
-    """Refuse options neither kakehashi nor the vendor's sampler takes (dimod samplers would
-    only warn and ignore them, OpenJij would fail with a bare TypeError).
-
-    Example:
-        >>> check_vendor_options("dwave-sa", {"sweeps": 10}, {"num_sweeps"}, {"keep"})
-        Traceback (most recent call last):
-        ...
-        kakehashi.errors.KakehashiError: backend 'dwave-sa' does not take the option 'sweeps'; \
-it takes keep, num_sweeps, penalty, integer_encoding, max_rounds, time_limit, seed
-    """
-    unknown = sorted(set(options) - vendor - own)
-    if unknown:
-        takes = ", ".join([*sorted(vendor | own), *_LOOP_OPTIONS])
-        raise KakehashiError(
-            f"backend {name!r} does not take the option{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(repr(u) for u in unknown)}; it takes {takes}"
-        )
-
-
-_LOOP_OPTIONS = ("penalty", "integer_encoding", "max_rounds", "time_limit", "seed")
-
-
 def _keep_best(X: np.ndarray, qubo: Qubo, keep: int) -> tuple[np.ndarray, np.ndarray]:
     X = np.unique(X, axis=0)
     e = qubo.energies(X)
@@ -154,6 +130,7 @@ class _OpenSampler(QuboSamplerBackend):
 
     default_time_limit = 10.0
     warm_up_modules = ("dwave.samplers",)
+    vendor_option_errors = (ValueError, TypeError)
 
     def vendor_sampler(self) -> Any:
         """An instance of the vendor's sampler (to read the parameters it declares)."""
@@ -182,10 +159,8 @@ class _OpenSampler(QuboSamplerBackend):
         **batching: Any,
     ) -> SampleBatch:
         """Run a dimod sampler (``sampler.sample(bqm, num_reads=, seed=, ...)``) in batches
-        of reads through :func:`run_batches`, after refusing options it does not take."""
-        check_vendor_options(
-            self.name, options, set(sampler.parameters) - {"num_reads", "seed"}, _BATCH_OPTIONS
-        )
+        of reads through :func:`run_batches` (options were checked against the declared
+        and the sampler's own parameters before the run)."""
         bqm = qubo.to_bqm()
         n = qubo.num_variables
         kwargs = {**(sample_kwargs or {}), **options}
@@ -214,6 +189,7 @@ class DWaveSABackend(_OpenSampler):
 
     name = "dwave-sa"
     info = info_for("dwave-sa")
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 8}
     parameters = (
         _READS,
         Param("max_reads", int, 256, "reads at most without num_reads", low=1, high=10**9),
@@ -276,6 +252,7 @@ class DWaveTabuBackend(_OpenSampler):
 
     name = "dwave-tabu"
     info = info_for("dwave-tabu")
+    seed_reproducible = False  # its reads end by a clock (timeout), not by work
     parameters = (
         Param("num_reads", int, 4, "tabu reads (one after another)", low=1, high=10**6),
         Param("timeout", int, None, "ms per read (default: the time limit's share)",
@@ -300,11 +277,6 @@ class DWaveTabuBackend(_OpenSampler):
         from dwave.samplers import TabuSampler
 
         sampler = TabuSampler()
-        check_vendor_options(
-            self.name, options, set(sampler.parameters) - {"seed"}, {"num_reads", "timeout"}
-        )
-        if not isinstance(num_reads, (int, np.integer)) or num_reads < 1:
-            raise KakehashiError(f"num_reads must be a positive integer, got {num_reads!r}")
         if timeout is None:
             # the sampler's clock is per read and the reads run one after another
             timeout = max(1, int(1000.0 * _DEADLINE_SHARE * time_limit / num_reads))
@@ -338,6 +310,7 @@ class DWaveSteepestDescentBackend(_OpenSampler):
 
     name = "dwave-sd"
     info = info_for("dwave-sd")
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 8}
     parameters = (
         _READS,
         Param("max_reads", int, 1024, "descents at most without num_reads", low=1, high=10**9),
@@ -405,6 +378,7 @@ def openjij_model(qubo: Qubo) -> Any:
 class _OpenJijBackend(_OpenSampler):
     sampler_class = "SASampler"
     warm_up_modules = ("openjij",)
+    reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 3}
     default_sweeps = 1000
     parameters = (
         _READS,
@@ -443,8 +417,6 @@ class _OpenJijBackend(_OpenSampler):
         started = time.perf_counter()
 
         sampler = getattr(openjij, self.sampler_class)()
-        vendor = set(inspect.signature(sampler.sample).parameters) - {"self", "bqm", "seed"}
-        check_vendor_options(self.name, options, vendor - {"num_reads"}, _BATCH_OPTIONS)
         model = openjij_model(qubo)
         n = qubo.num_variables
         sweeps = self.default_sweeps if num_sweeps is None else int(num_sweeps)

@@ -13,31 +13,20 @@ does not evaluate again), so nothing the sampler found is lost.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from kakehashi import progress
+from kakehashi.backends.base import RunOutput
 from kakehashi.compile.compiler import Compiled, compile_problem
 from kakehashi.errors import OptionError
 from kakehashi.model.problem import Problem
 
 RAISE_FACTOR = 4.0  # rounds are expensive: reach a sufficient weight in few of them
 MAX_RAISE = 2.0**12  # a weight never grows past 4096× its automatic value
-
-
-@dataclasses.dataclass
-class AdaptiveRun:
-    samples: np.ndarray
-    evaluation: dict[str, np.ndarray] | None = None  # problem.evaluate(samples), done once
-    compile_seconds: float = 0.0
-    solve_seconds: float = 0.0
-    decode_seconds: float = 0.0
-    queue_seconds: float = 0.0
-    vendor_timing: dict[str, float] = dataclasses.field(default_factory=dict)
-    info: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def round_seed(seed: int | None, round_index: int) -> int | None:
@@ -57,10 +46,11 @@ def adaptive_solve(
     penalty: str | float | dict[str, float] = "adaptive",
     integer_encoding: str = "log",
     max_rounds: int = 8,
-) -> AdaptiveRun:
+) -> RunOutput:
     """Compile, sample and re-weight within ``time_limit`` seconds.
 
-    ``sampler(qubo, time_limit, seed)`` returns a :class:`~kakehashi.backends.base.SampleBatch`.
+    ``sampler(qubo, time_limit, seed)`` returns a :class:`~kakehashi.backends.base.SampleBatch`;
+    the answer is the :class:`~kakehashi.backends.base.RunOutput` the Result is built from.
     ``penalty`` is ``"adaptive"`` (default), ``"fixed"`` (automatic weights, one round), a
     float scaling the automatic weights, or a dict of weights per constraint group (both
     also adaptive unless ``max_rounds=1``).
@@ -74,7 +64,7 @@ def adaptive_solve(
     t = time.perf_counter()
     weights = penalty if isinstance(penalty, (int, float, dict)) else None
     compiled = compile_problem(problem, weights=weights, integer_encoding=integer_encoding)
-    run = AdaptiveRun(samples=np.zeros((0, problem.num_variables)))
+    run = RunOutput(samples=np.zeros((0, problem.num_variables)))
     run.compile_seconds = time.perf_counter() - t
     if check is not None:
         check(compiled.qubo)
@@ -107,6 +97,7 @@ def adaptive_solve(
         all_evals.append(ev)
         run.decode_seconds += time.perf_counter() - t
         feasible_now = bool(ev["feasible"].any())
+        _report_round(problem, ev, r)
         history.append(
             {
                 "round": r,
@@ -155,6 +146,17 @@ def _round_best(sense: str, ev: dict[str, np.ndarray], energies: np.ndarray) -> 
     k = int(np.argmin(energies)) if energies.size == objective.size and energies.size else -1
     lowest_is_best = k >= 0 and bool(feasible[k]) and float(objective[k]) == best
     return {"best_feasible_objective": best, "lowest_energy_is_best": lowest_is_best}
+
+
+def _report_round(problem: Problem, ev: dict[str, np.ndarray], r: int) -> None:
+    """Tell an executor (if one runs us) the best objective so far: the round's best feasible
+    sample, else its best sample marked infeasible."""
+    if not ev["objective"].size:
+        return
+    pick = ev["feasible"] if ev["feasible"].any() else np.ones(ev["objective"].size, bool)
+    objs = ev["objective"][pick]
+    best = objs.min() if problem.sense == "min" else objs.max()
+    progress.report(objective=float(best), feasible=bool(ev["feasible"].any()), round=r)
 
 
 def _raise_violated(

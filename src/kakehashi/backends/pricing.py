@@ -91,6 +91,40 @@ def cpu_money(cpu_seconds: float, usd_per_vcpu_hour: float) -> float:
     return cpu_seconds * usd_per_vcpu_hour / 3600.0
 
 
+def run_resources(backend: Any, cpu_seconds: float | None) -> dict[str, Any]:
+    """Money and energy of a finished local run from its measured CPU seconds: the catalog's
+    vCPU rate and W per core (``cpu-time`` price, ``cpu`` power). Remote machines bill by
+    their own figures, so their money and energy stay unknown here (``None``) and the
+    bench accounting prices them from tasks, shots and billed seconds.
+
+    Example:
+        >>> import kakehashi
+        >>> r = run_resources(kakehashi.get_backend("tabu"), 3600.0)
+        >>> r["money"] > 0, r["energy_joules"] > 0
+        (True, True)
+    """
+    from kakehashi.backends.catalog import CatalogError, cpu_rates, entry, entry_from_info
+
+    out: dict[str, Any] = {"money": None, "energy_joules": None, "currency": "USD", "notes": ""}
+    if cpu_seconds is None:
+        return out
+    try:
+        e = entry(backend.name)
+    except CatalogError:
+        e = entry_from_info(backend.info)
+    usd_per_vcpu_hour, watts_per_core = cpu_rates()
+    notes = [f"cpu_seconds measured ({cpu_seconds:.3g} s of this process's CPU time)"]
+    if e["price"].get("model") == "cpu-time":
+        out["money"] = cpu_money(cpu_seconds, usd_per_vcpu_hour)
+        out["currency"] = e["price"].get("currency", "USD")
+        notes.append(f"money = CPU seconds × {usd_per_vcpu_hour:g} USD/vCPU-hour (modelled)")
+    if e["power"].get("model") == "cpu":
+        out["energy_joules"] = cpu_seconds * watts_per_core
+        notes.append(f"energy = CPU seconds × {watts_per_core:g} W per core (modelled)")
+    out["notes"] = "; ".join(notes)
+    return out
+
+
 def _numeric(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -431,7 +431,8 @@ def account_run(
     money, currency, money_method = None, str(pm.get("currency", cfg.currency)), ""
     resources = getattr(result, "resources", None)
     reported = getattr(resources, "money", None)
-    if reported is not None:
+    if reported is not None and pm.get("model") != "cpu-time":
+        # a remote machine's own bill; local CPU work is priced from this meter below
         money, currency, money_method = float(reported), resources.currency, "reported by backend"
     elif pm.get("model") == "cpu-time":
         from kakehashi.backends.pricing import cpu_money

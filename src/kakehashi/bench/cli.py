@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -109,6 +110,23 @@ def bench(
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write the report when done")
     ] = True,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", help="Runs at once, each on its own pinned core(s) (1: one by one)"
+        ),
+    ] = 1,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="Where runs go: 'process' (local workers, default with --jobs) or 'ray'",
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray cluster for --executor ray ('auto', ray://host:port)"),
+    ] = None,
 ) -> None:
     """Run a benchmark suite: instances × backends × repeats under one time budget.
 
@@ -137,7 +155,8 @@ def bench(
     )
     store = RunStore(out / "runs.sqlite")
     store.add_notes(notes)
-    outcome = run_plan(plan, store, progress=True)
+    with _executor(executor, jobs, address) as ex:
+        outcome = run_plan(plan, store, progress=True, executor=ex)
     store.add_notes(outcome.notes)
     for note in outcome.notes:
         console.print(f"[yellow]note:[/] {note}")
@@ -152,6 +171,29 @@ def bench(
         sys.exit(130)
     if report:
         _write(store, out / "report.html", named, target_gap, None, s.name)
+
+
+@contextlib.contextmanager
+def _executor(name: str | None, jobs: int, address: str | None):
+    """The executor for ``--jobs``/``--executor``/``--address``; None: one run at a time here."""
+    if jobs < 1:
+        raise KakehashiError(f"--jobs must be ≥ 1, got {jobs}")
+    if address is not None and name != "ray":
+        raise KakehashiError("--address names a Ray cluster; add --executor ray")
+    if name is None and jobs == 1:
+        yield None
+        return
+    from kakehashi.executors import get_executor
+
+    name = name or "process"
+    if name == "process":
+        ex = get_executor("process", max_workers=jobs, cores_per_run=1, reuse=True)
+    elif name == "ray":
+        ex = get_executor("ray", address=address, max_in_flight=jobs if jobs > 1 else None)
+    else:
+        raise KakehashiError(f"--executor must be 'process' or 'ray', got {name!r}")
+    with ex:
+        yield ex
 
 
 def report(

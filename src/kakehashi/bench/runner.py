@@ -2,7 +2,9 @@
 
 * **Same budget for everyone**: every backend gets the same ``time_limit`` on the same
   instance; runs that overshoot it are flagged in the report, not hidden.
-* **One run at a time**, so runs never compete for cores and timings stay comparable.
+* **One run at a time** by default, so runs never compete for cores; with an executor
+  (``--jobs N``, ``--executor ray``) runs go to workers that each hold their own cores
+  (pinned, threads set to match), and each row records where it ran (``placement_json``).
 * **Warm-up**: each backend solves two tiny problems first, unrecorded, so that just-in-time
   compilation (numba) and lazy imports are not billed to the first instance.
 * **Seeds**: run ``r`` of instance ``i`` gets a seed derived from (suite seed, i, r) — the
@@ -235,8 +237,13 @@ def run_plan(
     *,
     progress: bool = True,
     on_run: Callable[[dict[str, Any]], None] | None = None,
+    executor: Any = None,
 ) -> BenchOutcome:
     """Run every pending run of ``plan`` into ``store`` (committing each) and say what happened.
+
+    ``executor`` (a :class:`kakehashi.executors.Executor`, e.g. ``ProcessExecutor(2)`` or a
+    ``RayExecutor``) spreads the runs over its workers; without one they run here, one after
+    another. Either way this process is the store's only writer: workers send rows back.
 
     Ctrl-C stops after the current run is abandoned; every finished run is already stored
     and a re-run resumes from there.
@@ -254,13 +261,8 @@ def run_plan(
     """
     outcome = BenchOutcome()
     machine = describe_machine()
-    machine_id = store.machine_id(machine)
+    rec = _Recorder(plan, store, outcome, on_run, store.machine_id(machine))
     done = store.done_keys()
-    cfg = plan.accounting
-    cfg_json = to_json(cfg.describe())
-    vers = to_json(versions())
-    warmed: set[str] = set()
-    records = {b.name: to_json(backend_record(b)) for b in plan.backends}
 
     work = []
     for inst in plan.instances:
@@ -276,64 +278,13 @@ def run_plan(
             work.append((inst, pending))
     # the bar counts only what is left, so its ETA is not flattered by resumed runs
     bar = _Progress(sum(len(p) for _, p in work), enabled=progress)
+    rec.bar = bar
     try:
         with bar:
-            for inst, pending in work:
-                try:
-                    problem = inst.build()
-                    target, target_source = inst.target(problem)
-                except InstanceUnavailable as exc:
-                    outcome.notes.append(f"instance {inst.name} not run: {exc}")
-                    bar.advance(len(pending))
-                    continue
-                except Exception as exc:  # a broken instance must not stop the benchmark
-                    outcome.notes.append(
-                        f"instance {inst.name} not run: it could not be built "
-                        f"({type(exc).__name__}: {exc})"
-                    )
-                    bar.advance(len(pending))
-                    continue
-                store.record_instance(
-                    {
-                        "name": inst.name, "suite": plan.suite, "kind": inst.kind,
-                        "num_variables": problem.num_variables,
-                        "num_constraints": problem.num_constraints, "sense": problem.sense,
-                        "best_known": target, "best_known_source": target_source,
-                        "tags": ",".join(inst.tags), "spec_json": to_json(inst.spec),
-                    }
-                )  # fmt: skip
-                for backend, rep, tl, seed in pending:
-                    bar.describe(f"{inst.name} · {backend.name} · {tl:g}s · run {rep + 1}")
-                    options = dict(plan.backend_options.get(backend.name, {}))
-                    limit = plan.max_variables.get(backend.name)
-                    if limit is not None and problem.num_variables > limit:
-                        row = {
-                            "status": "skipped",
-                            "error": f"the suite runs {backend.name} only up to {limit} variables "
-                            f"(this instance has {problem.num_variables})",
-                            "started_at": now(),
-                        }
-                    else:
-                        if plan.warmup and backend.name not in warmed:
-                            note = _warm_up(backend, tl, options)
-                            if note:
-                                outcome.notes.append(note)
-                            warmed.add(backend.name)
-                        row = _run_one(problem, backend, tl, seed, options, cfg)
-                    row.update(
-                        suite=plan.suite, instance=inst.name, backend=backend.name, repeat=rep,
-                        time_limit=float(tl), seed=seed, modality=backend.info.modality,
-                        vendor=backend.info.vendor, hardware=backend.info.hardware,
-                        params_json=to_json({"time_limit": tl, "seed": seed, "options": options}),
-                        versions_json=vers, backend_info_json=records[backend.name],
-                        accounting_json=cfg_json, machine_id=machine_id, finished_at=now(),
-                    )  # fmt: skip
-                    store.record_run(row)
-                    outcome.new_runs += 1
-                    outcome.errors += row["status"] == "error"
-                    if on_run is not None:
-                        on_run(row)
-                    bar.advance(1)
+            if executor is None:
+                _run_serially(plan, rec, _runnable(plan, work, rec))
+            else:
+                _run_on(executor, plan, rec, _runnable(plan, work, rec))
     except KeyboardInterrupt:
         outcome.interrupted = True
         outcome.notes.append(
@@ -341,6 +292,174 @@ def run_plan(
             "again to resume"
         )
     return outcome
+
+
+class _Recorder:
+    """The driver's side of a benchmark: completes each row with provenance and stores it."""
+
+    def __init__(self, plan, store, outcome, on_run, machine_id) -> None:
+        self.plan, self.store, self.outcome, self.on_run = plan, store, outcome, on_run
+        self.machine_id = machine_id
+        self.cfg_json = to_json(plan.accounting.describe())
+        self.versions = to_json(versions())
+        self.records = {b.name: to_json(backend_record(b)) for b in plan.backends}
+        self.bar: Any = None
+
+    def record(self, inst, backend, rep, tl, seed, options, row, where=None) -> None:
+        row.update(
+            suite=self.plan.suite, instance=inst.name, backend=backend.name, repeat=rep,
+            time_limit=float(tl), seed=seed, modality=backend.info.modality,
+            vendor=backend.info.vendor, hardware=backend.info.hardware,
+            params_json=to_json({"time_limit": tl, "seed": seed, "options": options}),
+            versions_json=self.versions, backend_info_json=self.records[backend.name],
+            accounting_json=self.cfg_json, machine_id=self.machine_id, finished_at=now(),
+            placement_json=to_json(where or _here()), placement=where_line(where or _here()),
+        )  # fmt: skip
+        self.store.record_run(row)
+        self.outcome.new_runs += 1
+        self.outcome.errors += row["status"] == "error"
+        if self.on_run is not None:
+            self.on_run(row)
+        self.bar.advance(1)
+
+
+def _here() -> dict[str, Any]:
+    import socket
+
+    return {"executor": "serial", "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def where_line(where: dict[str, Any]) -> str:
+    from kakehashi.executors.base import where_line as line
+
+    return line(where)
+
+
+def _runnable(plan: BenchPlan, work, rec: _Recorder):
+    """Yield ``(inst, problem, backend, repeat, time_limit, seed, options)`` for each run to
+    make; instances that cannot be built and runs the suite skips are recorded on the way."""
+    outcome = rec.outcome
+    for inst, pending in work:
+        try:
+            problem = inst.build()
+            target, target_source = inst.target(problem)
+        except InstanceUnavailable as exc:
+            outcome.notes.append(f"instance {inst.name} not run: {exc}")
+            rec.bar.advance(len(pending))
+            continue
+        except Exception as exc:  # a broken instance must not stop the benchmark
+            outcome.notes.append(
+                f"instance {inst.name} not run: it could not be built ({type(exc).__name__}: {exc})"
+            )
+            rec.bar.advance(len(pending))
+            continue
+        rec.store.record_instance(
+            {
+                "name": inst.name, "suite": plan.suite, "kind": inst.kind,
+                "num_variables": problem.num_variables,
+                "num_constraints": problem.num_constraints, "sense": problem.sense,
+                "best_known": target, "best_known_source": target_source,
+                "tags": ",".join(inst.tags), "spec_json": to_json(inst.spec),
+            }
+        )  # fmt: skip
+        for backend, rep, tl, seed in pending:
+            options = dict(plan.backend_options.get(backend.name, {}))
+            limit = plan.max_variables.get(backend.name)
+            if limit is not None and problem.num_variables > limit:
+                row = {
+                    "status": "skipped",
+                    "error": f"the suite runs {backend.name} only up to {limit} variables "
+                    f"(this instance has {problem.num_variables})",
+                    "started_at": now(),
+                }
+                rec.record(inst, backend, rep, tl, seed, options, row, {"executor": "not run"})
+                continue
+            yield inst, problem, backend, rep, tl, seed, options
+
+
+def _run_serially(plan: BenchPlan, rec: _Recorder, runs) -> None:
+    warmed: set[str] = set()
+    for inst, problem, backend, rep, tl, seed, options in runs:
+        rec.bar.describe(f"{inst.name} · {backend.name} · {tl:g}s · run {rep + 1}")
+        if plan.warmup and backend.name not in warmed:
+            note = _warm_up(backend, tl, options)
+            if note:
+                rec.outcome.notes.append(note)
+            warmed.add(backend.name)
+        row = _run_one(problem, backend, tl, seed, options, plan.accounting)
+        rec.record(inst, backend, rep, tl, seed, options, row)
+
+
+def _run_on(executor: Any, plan: BenchPlan, rec: _Recorder, runs) -> None:
+    """Submit every run to ``executor``; store each row as it comes back (the driver is the
+    store's only writer). Ctrl-C or an error here cancels what is still out."""
+    from kakehashi.executors.placement import DriverSide, needs_driver
+
+    out: dict[int, tuple] = {}
+    if executor.name == "ray":  # runs needing vendor credentials stay on the driver's machine
+        executor = DriverSide(executor)
+    try:
+        for inst, problem, backend, rep, tl, seed, options in runs:
+            here = isinstance(executor, DriverSide) and needs_driver(backend)
+            run = (executor.submit_here if here else executor.submit)(
+                bench_task, problem, _backend_ref(backend), tl, seed, options,
+                plan.accounting, plan.warmup,
+            )  # fmt: skip
+            out[id(run)] = (run, inst, backend, rep, tl, seed, options)
+        while out:
+            done, _ = executor.wait([v[0] for v in out.values()], timeout=1.0)
+            for run in done:
+                _, inst, backend, rep, tl, seed, options = out.pop(id(run))
+                try:
+                    row, notes = run.result()
+                except Exception as exc:  # the worker died or could not start the run
+                    row, notes = {"status": "error", "error": f"{type(exc).__name__}: {exc}",
+                                  "started_at": now()}, []  # fmt: skip
+                rec.outcome.notes.extend(n for n in notes if n not in rec.outcome.notes)
+                rec.bar.describe(f"{inst.name} · {backend.name} · {tl:g}s · run {rep + 1}")
+                rec.record(inst, backend, rep, tl, seed, options, row, run.where)
+    finally:
+        left = [v[0] for v in out.values()]
+        if left:
+            executor.cancel(left)
+        if isinstance(executor, DriverSide):
+            executor.close()  # its local pool; the cluster belongs to the caller
+
+
+def _backend_ref(backend: Backend) -> Any:
+    """A registered backend travels by name (workers resolve it), any other as the object."""
+    from kakehashi.backends.base import get_backend
+
+    try:
+        return backend.name if get_backend(backend.name) is backend else backend
+    except KakehashiError:
+        return backend
+
+
+_WORKER_WARMED: set[str] = set()
+
+
+def bench_task(
+    problem: Any,
+    backend: Any,
+    time_limit: float,
+    seed: int,
+    options: dict[str, Any],
+    cfg: AccountingConfig,
+    warmup: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """One benchmark run in a worker: warm the backend up once per worker process, then
+    run and measure exactly as the serial runner does. Returns ``(row, notes)``."""
+    from kakehashi.backends.base import get_backend
+
+    backend = get_backend(backend)
+    notes = []
+    if warmup and backend.name not in _WORKER_WARMED:
+        note = _warm_up(backend, time_limit, options)
+        if note:
+            notes.append(note)
+        _WORKER_WARMED.add(backend.name)
+    return _run_one(problem, backend, time_limit, seed, options, cfg), notes
 
 
 class _Progress:

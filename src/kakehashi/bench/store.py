@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS runs (
     money REAL, currency TEXT, money_method TEXT,
     modality TEXT, vendor TEXT, hardware TEXT,
     params_json TEXT, versions_json TEXT, backend_info_json TEXT, result_info_json TEXT,
-    accounting_json TEXT,
+    accounting_json TEXT, placement_json TEXT, placement TEXT,
     machine_id INTEGER REFERENCES machines(id),
     started_at TEXT, finished_at TEXT,
     UNIQUE (instance, backend, repeat, time_limit, seed)
@@ -61,8 +61,12 @@ RUN_COLUMNS = (
     "cpu_seconds", "rss_gb", "billed_seconds", "load_avg", "energy_joules", "energy_method",
     "co2_grams", "grid_g_per_kwh", "money", "currency", "money_method", "modality", "vendor",
     "hardware", "params_json", "versions_json", "backend_info_json", "result_info_json",
-    "accounting_json", "machine_id", "started_at", "finished_at",
+    "accounting_json", "machine_id", "started_at", "finished_at", "placement_json", "placement",
 )  # fmt: skip
+# columns added after schema 1 was first written: added in place to older stores (additive,
+# so the schema version stays); placement_json says where a run ran (executor, host, pid,
+# cores, Ray node), placement the same in one readable line (it reaches the runs CSV)
+ADDED_COLUMNS = {"placement_json": "TEXT", "placement": "TEXT"}
 
 
 def now() -> str:
@@ -95,6 +99,7 @@ class RunStore:
                 # WAL: readers (a report) do not block the running benchmark
                 self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.executescript(_SCHEMA)
+            self._add_missing_columns()
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise KakehashiError(f"{self.path} is not a kakehashi runs store ({exc})") from None
@@ -108,6 +113,13 @@ class RunStore:
                 f"{self.path} was written by a different kakehashi (store schema {row[0]}, this "
                 f"one reads {SCHEMA_VERSION}); write to a new --out folder"
             )
+
+    def _add_missing_columns(self) -> None:
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
+        for name, kind in ADDED_COLUMNS.items():
+            if name not in have:
+                self.conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        self.conn.commit()
 
     @classmethod
     def open_existing(cls, path: str | Path) -> RunStore:

@@ -82,7 +82,9 @@ class Runner:
 
     def __init__(self, ctx, warm_up: str) -> None:
         self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_runner_loop, args=(child_conn, warm_up), daemon=True)
+        # not a daemon: a race (backend=[a, b]) starts its own processes from the runner;
+        # it still dies with its worker (PR_SET_PDEATHSIG) and is killed when dropped
+        self.proc = ctx.Process(target=_runner_loop, args=(child_conn, warm_up), daemon=False)
         self.proc.start()
         child_conn.close()
         self.ready = False

@@ -182,8 +182,6 @@ class QAOAAerBackend(QAOABackend):
     def make_engines(
         self, cost: IsingCost, qubo: Qubo, *, reps: int, seed: int | None, options: dict[str, Any]
     ) -> tuple[Engine, Engine]:
-        if options.get("optimize_on", "simulator") not in ("simulator", "device"):
-            raise KakehashiError("optimize_on must be 'simulator' or 'device'")
         max_memory = parse_memory(options.get("max_memory"))
         method = choose_method(cost, method=options.get("method", "auto"), max_memory=max_memory)
         engine = AerEngine(

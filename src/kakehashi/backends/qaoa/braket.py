@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from kakehashi import progress
 from kakehashi.backends.base import Availability, register
 from kakehashi.backends.catalog import catalog_availability, info_for
 from kakehashi.backends.params import Param
@@ -166,7 +167,9 @@ class AwsDeviceEngine(Engine):
         t = time.perf_counter()
         task = self.device.run(circ, shots=int(shots))
         self.info["task_arns"].append(str(task.id))
-        result = task.result()
+        # stopped by an executor (a race lost, Ctrl-C): cancel the task at AWS, not just here
+        with progress.on_stop(task.cancel):
+            result = task.result()
         wall = time.perf_counter() - t
         self.executions += 1
         self.shots_used += int(shots)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -181,6 +181,7 @@ class QAOABackend(QuboSamplerBackend):
 
     default_time_limit = 30.0
     default_shots = 1024
+    reproducible_options: ClassVar[dict[str, Any]] = {"maxiter": 8}
     target_parameters: tuple[Param, ...] = ()
 
     def shared_parameters(self) -> tuple[Param, ...]:
@@ -263,10 +264,7 @@ class QAOABackend(QuboSamplerBackend):
         **options: Any,
     ) -> SampleBatch:
         t0 = time.perf_counter()
-        if objective not in ("expectation", "cvar"):
-            raise KakehashiError(f"objective={objective!r}; use 'expectation' or 'cvar'")
-        if not (isinstance(reps, int) and reps >= 1):
-            raise KakehashiError(f"reps={reps!r}; QAOA needs a whole number of layers ≥ 1")
+        # reps, objective, shots, … were checked against QAOA_PARAMETERS before the run
         shots = int(shots or self.default_shots)
         alpha = 1.0 if objective == "expectation" else float(cvar_alpha)
         cost = IsingCost.from_qubo(qubo)
