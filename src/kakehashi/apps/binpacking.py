@@ -193,6 +193,7 @@ class BinPacking(UseCase):
     sense = "min"
     baseline_tool = "first-fit decreasing + OR-Tools CP-SAT"
     size_meaning = "items"
+    max_size = 3_000
     file_suffixes = (".bpp",)
 
     def generate(self, size: int, seed: int | None = None) -> BinPackingData:

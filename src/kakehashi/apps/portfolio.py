@@ -186,6 +186,7 @@ class PortfolioSelection(UseCase):
     sense = "min"
     baseline_tool = "SCIP MIQP"
     size_meaning = "assets"
+    max_size = 1_000
     # OR-Library files are plain ``.txt`` (as are Gset graphs): read them by path, not by a
     # shipped-instance suffix that would claim other use cases' files
     file_suffixes = ()

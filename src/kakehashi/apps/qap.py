@@ -249,6 +249,7 @@ class Qap(UseCase):
     sense = "min"
     baseline_tool = "robust tabu search (Taillard); exhaustive for n ≤ 8"
     size_meaning = "facilities"
+    max_size = 60
     file_suffixes = (".dat",)
 
     def generate(self, size: int, seed: int | None = None) -> QapData:

@@ -9,9 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from kakehashi.cli_support import non_negative_option, positive_option, print_line, seed_option
 from kakehashi.errors import KakehashiError
+from kakehashi.limits import check_time_limit
 
 console = Console()
+# more repeats than this is a typo, not a benchmark (each repeat is a full run)
+MAX_REPEATS = 10_000
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -25,11 +29,47 @@ def _floats(text: str | None, what: str) -> list[float] | None:
     if items is None:
         return None
     try:
-        return [float(t) for t in items]
+        values = [float(t) for t in items]
     except ValueError:
         raise KakehashiError(
             f"{what} must be numbers (seconds), comma-separated; got {text!r}"
         ) from None
+    for value in values:
+        check_time_limit(value, what)
+    return values
+
+
+def _repeats_option(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= MAX_REPEATS:
+        raise typer.BadParameter(
+            f"expected a whole number of runs in [1, {MAX_REPEATS}], got {value}"
+        )
+    return value
+
+
+def _out_folder(out: Path) -> Path:
+    """``out`` as a folder to write into: a clear error when it names an existing file."""
+    if out.exists() and not out.is_dir():
+        raise KakehashiError(
+            f"--out {out} is a file, not a folder; give a folder for runs.sqlite and the report "
+            "(it is created when missing)"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KakehashiError(
+            f"cannot create the --out folder {out}: {exc.strerror or exc}; give a writable folder"
+        ) from None
+    return out
+
+
+def _report_file(out: Path) -> Path:
+    """``out`` as the report's file: a clear error when it names a folder."""
+    if out.is_dir():
+        raise KakehashiError(
+            f"--out {out} is a folder; give the report's file name, e.g. {out / 'report.html'}"
+        )
+    return out
 
 
 def _accounting(grid_intensity, watts_per_core, pue, cpu_price):
@@ -60,7 +100,10 @@ def bench(
         ),
     ] = None,
     repeats: Annotated[
-        int | None, typer.Option("--repeats", "-r", help="Runs per instance and backend")
+        int | None,
+        typer.Option(
+            "--repeats", "-r", help="Runs per instance and backend", callback=_repeats_option
+        ),
     ] = None,
     time_limit: Annotated[
         str | None,
@@ -74,7 +117,12 @@ def bench(
         Path, typer.Option("--out", "-o", help="Folder for runs.sqlite and the report")
     ] = Path("bench-out"),
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Base seed (each run's seed is derived and stored)")
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Base seed (each run's seed is derived and stored)",
+            callback=seed_option,
+        ),
     ] = None,
     instances: Annotated[
         str | None,
@@ -92,19 +140,43 @@ def bench(
     ] = "auto",
     target_gap: Annotated[
         float,
-        typer.Option("--target-gap", help="Count a run as a success within this relative gap"),
+        typer.Option(
+            "--target-gap",
+            help="Count a run as a success within this relative gap",
+            callback=non_negative_option("--target-gap"),
+        ),
     ] = 0.0,
     grid_intensity: Annotated[
-        float | None, typer.Option("--grid-intensity", help="g-CO2 per kWh (default: Japan, 421)")
+        float | None,
+        typer.Option(
+            "--grid-intensity",
+            help="g-CO2 per kWh (default: Japan, 421)",
+            callback=non_negative_option("--grid-intensity"),
+        ),
     ] = None,
     watts_per_core: Annotated[
-        float | None, typer.Option("--watts-per-core", help="Power model: W per core in use")
+        float | None,
+        typer.Option(
+            "--watts-per-core",
+            help="Power model: W per core in use",
+            callback=non_negative_option("--watts-per-core"),
+        ),
     ] = None,
     pue: Annotated[
-        float | None, typer.Option("--pue", help="Power usage effectiveness (default 1.58)")
+        float | None,
+        typer.Option(
+            "--pue",
+            help="Power usage effectiveness (default 1.58)",
+            callback=positive_option("--pue"),
+        ),
     ] = None,
     cpu_price: Annotated[
-        float | None, typer.Option("--cpu-price", help="USD per vCPU-hour for local runs")
+        float | None,
+        typer.Option(
+            "--cpu-price",
+            help="USD per vCPU-hour for local runs",
+            callback=non_negative_option("--cpu-price"),
+        ),
     ] = None,
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write the report when done")
@@ -129,22 +201,28 @@ def bench(
     plan = plan_from_suite(s, chosen, repeats=repeats, time_limits=limits,
                            seed=seed, accounting=cfg)  # fmt: skip
     for note in notes:
-        console.print(f"[yellow]note:[/] {note}")
-    console.print(
-        f"suite [bold]{s.name}[/]: {len(plan.instances)} instances × {len(plan.backends)} backends "
+        print_line(console, "note", "yellow", note)
+    print_line(
+        console,
+        f"suite {s.name}",
+        "bold",
+        f"{len(plan.instances)} instances × {len(plan.backends)} backends "
         f"({', '.join(b.name for b in plan.backends)}) × {plan.repeats} repeats × "
-        f"{', '.join(f'{t:g} s' for t in plan.time_limits)}"
+        f"{', '.join(f'{t:g} s' for t in plan.time_limits)}",
     )
-    store = RunStore(out / "runs.sqlite")
+    store = RunStore(_out_folder(out) / "runs.sqlite")
     store.add_notes(notes)
     outcome = run_plan(plan, store, progress=True)
     store.add_notes(outcome.notes)
     for note in outcome.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        print_line(console, "note", "yellow", note)
     console.print(
         f"{outcome.new_runs} new runs, {outcome.skipped_done} already stored, "
         f"{outcome.errors} errors "
-        f"→ {store.path}"
+        f"→ {store.path}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
     if outcome.interrupted:
         # SystemExit, not KeyboardInterrupt: typer turns the latter into a return value
@@ -167,10 +245,19 @@ def report(
     ] = None,
     target_gap: Annotated[
         float,
-        typer.Option("--target-gap", help="Count a run as a success within this relative gap"),
+        typer.Option(
+            "--target-gap",
+            help="Count a run as a success within this relative gap",
+            callback=non_negative_option("--target-gap"),
+        ),
     ] = 0.0,
     grid_intensity: Annotated[
-        float | None, typer.Option("--grid-intensity", help="Recompute CO2 at this g-CO2/kWh")
+        float | None,
+        typer.Option(
+            "--grid-intensity",
+            help="Recompute CO2 at this g-CO2/kWh",
+            callback=non_negative_option("--grid-intensity"),
+        ),
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Report title")] = None,
 ) -> None:
@@ -178,7 +265,7 @@ def report(
     from kakehashi.bench.store import RunStore
 
     store = RunStore.open_existing(runs)
-    _write(store, out, baseline, target_gap, grid_intensity, title)
+    _write(store, _report_file(out), baseline, target_gap, grid_intensity, title)
 
 
 def _write(store, out: Path, baseline, target_gap, grid, title) -> None:
@@ -190,7 +277,7 @@ def _write(store, out: Path, baseline, target_gap, grid, title) -> None:
     paths = write_report(an, out, title=f"kakehashi benchmark: {title}" if title else None)
     console.rule("summary")
     for line in summary_lines(an):
-        console.print(line.replace("**", ""), soft_wrap=True)
+        console.print(line.replace("**", ""), soft_wrap=True, markup=False, highlight=False)
     for w in an.warnings:
-        console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
-    console.print("report: " + ", ".join(str(p) for p in paths.values()))
+        print_line(console, "warning", "yellow", w)
+    print_line(console, "report", "", ", ".join(str(p) for p in paths.values()))
