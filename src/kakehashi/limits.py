@@ -33,7 +33,7 @@ MAX_SEED = 2**32 - 1
 # (a handful of float64 arrays of 80 MB) and 100 million coefficients.
 DEFAULT_MAX_VARIABLES = 10_000_000
 DEFAULT_MAX_TERMS = 100_000_000
-DEFAULT_MAX_INPUT_BYTES = 1 << 30  # 1 GiB of (decompressed) text
+DEFAULT_MAX_INPUT_BYTES = 256 << 20  # 256 MiB of (decompressed) text
 
 
 class LimitError(KakehashiError):
@@ -108,5 +108,5 @@ def max_terms() -> int:
 
 
 def max_input_bytes() -> int:
-    """Most bytes a reader takes from one file, after decompression (default 1 GiB)."""
+    """Most bytes a reader takes from one file, after decompression (default 256 MiB)."""
     return _env_int("KAKEHASHI_MAX_INPUT_BYTES", DEFAULT_MAX_INPUT_BYTES)

@@ -73,7 +73,7 @@ def read_bytes(path: str | Path, *, limit: int | None = None) -> bytes:
     Example:
         >>> from kakehashi.model.io import data_file
         >>> read_bytes(data_file("maxcut16.txt"))[:6]
-        b'16 40\n'
+        b'16 48\\n'
     """
     p = require_file(path)
     limit = max_input_bytes() if limit is None else limit
@@ -150,7 +150,7 @@ def parse_numbers(
     :class:`InputFormatError` naming its line (``first_line`` is the line ``text`` starts on).
 
     Example:
-        >>> parse_numbers("1 2\n3.5", "f.txt", "a test").tolist()
+        >>> parse_numbers("1 2\\n3.5", "f.txt", "a test").tolist()
         [1.0, 2.0, 3.5]
     """
     parts = []
@@ -207,7 +207,7 @@ def line_of_number(text: str, k: int) -> int:
     """1-based line of the ``k``-th number of ``text`` (for messages about parsed content).
 
     Example:
-        >>> line_of_number("3\n1 2\n4 5", 3)
+        >>> line_of_number("3\\n1 2\\n4 5", 3)
         3
     """
     return _line_of_token(text, k)
@@ -246,8 +246,9 @@ def declared_count(
     """A count the file declares, as an int, checked before anything is allocated for it.
 
     ``value`` (a token, a float from :func:`parse_numbers` or an int) must be a finite whole
-    number ≥ 0, at most the memory budget for ``budget`` (``"variables"``:
-    :func:`~kakehashi.limits.max_variables`; ``"terms"``: :func:`~kakehashi.limits.max_terms`)
+    number ≥ 0, at most the memory budget for ``budget`` (``"terms"``:
+    :func:`~kakehashi.limits.max_terms`; anything else, e.g. ``"variables"`` or
+    ``"constraints"``: :func:`~kakehashi.limits.max_variables`)
     and, when ``present`` is given, at most what the content can hold.
 
     Example:
@@ -276,9 +277,9 @@ def declared_count(
             "fix the count",
         )
     limit, env = (
-        (max_variables(), "KAKEHASHI_MAX_VARIABLES")
-        if budget == "variables"
-        else (max_terms(), "KAKEHASHI_MAX_TERMS")
+        (max_terms(), "KAKEHASHI_MAX_TERMS")
+        if budget == "terms"
+        else (max_variables(), "KAKEHASHI_MAX_VARIABLES")  # variables, constraints, nodes
     )
     if number > limit:
         raise fail(
