@@ -211,9 +211,10 @@ def bench(
         f"{', '.join(f'{t:g} s' for t in plan.time_limits)}",
     )
     store = RunStore(_out_folder(out) / "runs.sqlite")
-    store.add_notes(notes)
-    outcome = run_plan(plan, store, progress=True)
-    store.add_notes(outcome.notes)
+    with store.writing():  # refused here, before any work, when another bench writes there
+        store.add_notes(notes)
+        outcome = run_plan(plan, store, progress=True)
+        store.add_notes(outcome.notes)
     for note in outcome.notes:
         print_line(console, "note", "yellow", note)
     console.print(

@@ -213,6 +213,18 @@ def run_plan(
         >>> run_plan(plan, store, progress=False).new_runs
         1
     """
+    # one writer per store: a second benchmark on the same --out is refused, not raced
+    with store.writing():
+        return _run_locked(plan, store, progress=progress, on_run=on_run)
+
+
+def _run_locked(
+    plan: BenchPlan,
+    store: RunStore,
+    *,
+    progress: bool,
+    on_run: Callable[[dict[str, Any]], None] | None,
+) -> BenchOutcome:
     outcome = BenchOutcome()
     machine = describe_machine()
     machine_id = store.machine_id(machine)
@@ -289,7 +301,10 @@ def run_plan(
                         versions_json=vers, backend_info_json=records[backend.name],
                         accounting_json=cfg_json, machine_id=machine_id, finished_at=now(),
                     )  # fmt: skip
-                    store.record_run(row)
+                    if not store.record_run(row):  # finished meanwhile: keep the first
+                        outcome.skipped_done += 1
+                        bar.advance(1)
+                        continue
                     outcome.new_runs += 1
                     outcome.errors += row["status"] == "error"
                     if on_run is not None:
