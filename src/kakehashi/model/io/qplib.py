@@ -80,14 +80,14 @@ def check_declared_sizes(path: str | Path, text: str) -> None:
             "check the file against the QPLIB format (it may be truncated)",
         )
     code = lines[1][1][0].upper()
-    declared_count(path, lines[3][1][0], "the number of variables", line=lines[3][0])
+    declared_count(path, lines[3][1][0], "the number of variables", line=lines[3][0], budget="ommx")
     if len(code) == 3 and code[2] not in _NO_CONSTRAINT_COUNT and len(lines) > 4:
         declared_count(
             path,
             lines[4][1][0],
             "the number of constraints",
             line=lines[4][0],
-            budget="constraints",
+            budget="ommx",
         )
     for k in range(5, len(lines)):
         number, tokens = lines[k]

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from kakehashi.errors import InputFormatError
-from kakehashi.limits import max_input_bytes, max_terms, max_variables
+from kakehashi.limits import max_input_bytes, max_ommx_variables, max_terms, max_variables
 from kakehashi.model.problem import BINARY, ConstraintGroup, Problem
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -247,7 +247,8 @@ def declared_count(
 
     ``value`` (a token, a float from :func:`parse_numbers` or an int) must be a finite whole
     number ≥ 0, at most the memory budget for ``budget`` (``"terms"``:
-    :func:`~kakehashi.limits.max_terms`; anything else, e.g. ``"variables"`` or
+    :func:`~kakehashi.limits.max_terms`; ``"ommx"``:
+    :func:`~kakehashi.limits.max_ommx_variables`; anything else, e.g. ``"variables"`` or
     ``"constraints"``: :func:`~kakehashi.limits.max_variables`)
     and, when ``present`` is given, at most what the content can hold.
 
@@ -276,11 +277,13 @@ def declared_count(
             f"{where}{what} should be a whole number in [0, 2**63) but is {str(value)[:40]!r}",
             "fix the count",
         )
-    limit, env = (
-        (max_terms(), "KAKEHASHI_MAX_TERMS")
-        if budget == "terms"
-        else (max_variables(), "KAKEHASHI_MAX_VARIABLES")  # variables, constraints, nodes
-    )
+    if budget == "terms":
+        limit, env = max_terms(), "KAKEHASHI_MAX_TERMS"
+    elif budget == "ommx":  # read through OMMX: ~1.5 kB per variable (see kakehashi.limits)
+        limit, env = max_ommx_variables(), "KAKEHASHI_MAX_VARIABLES (OMMX readers take 1/20)"
+        budget = "variables for a file read through OMMX"
+    else:  # variables, constraints, nodes
+        limit, env = max_variables(), "KAKEHASHI_MAX_VARIABLES"
     if number > limit:
         raise fail(
             path,
