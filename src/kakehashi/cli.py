@@ -5,6 +5,7 @@ Every :class:`~kakehashi.errors.KakehashiError` is printed as one clear line and
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -186,6 +187,12 @@ from kakehashi.apps.cli import apps_app  # noqa: E402
 app.add_typer(apps_app, name="apps")
 
 
+@functools.cache
+def _command():
+    # typer rebuilds its click command from the signatures on every call (~0.1 s); build once
+    return typer.main.get_command(app)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``) and return its exit status.
 
@@ -201,7 +208,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         # without standalone mode, click returns (not raises) the exit code of an abort
         # such as Ctrl-C inside a command: pass it on instead of exiting 0
-        code = app(args=argv, prog_name="kakehashi", standalone_mode=False)
+        code = _command()(args=argv, prog_name="kakehashi", standalone_mode=False)
     except KakehashiError as exc:
         print_line(err_console, "error", "bold red", exc)
         return 2

@@ -248,6 +248,8 @@ class UseCase(abc.ABC):
         # every generator checks its size before allocating, whoever calls it
         if "generate" in cls.__dict__:
             cls.generate = _size_checked(cls.__dict__["generate"])
+        if "read" in cls.__dict__:
+            cls.read = _naming_the_file(cls.__dict__["read"])
 
     def check_size(self, size: object) -> int:
         """``size`` as an int in ``[1, max_size]``, or an :class:`AppDataError` saying so.
@@ -379,6 +381,20 @@ class UseCase(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<UseCase {self.name!r}: {self.title}>"
+
+
+def _naming_the_file(read):
+    # a reader's data checks (the data type's __post_init__) do not know the file: name it
+    @functools.wraps(read)
+    def reading(self, path, *args, **kwargs):
+        try:
+            return read(self, path, *args, **kwargs)
+        except KakehashiError as exc:
+            if str(path) in str(exc):
+                raise
+            raise type(exc)(f"{path}: {exc}") from None
+
+    return reading
 
 
 def _size_checked(generate):

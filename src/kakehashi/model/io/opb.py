@@ -320,7 +320,7 @@ def _assemble(path, names, n, pos, objective, sense, rows) -> Problem:
 
 
 def _arrays(names: list[str], pos: np.ndarray, n: int) -> list[VarArray]:
-    if n and names and all(_X_NAME.match(nm) for nm in names):
+    if n and all(_X_NAME.match(nm) for nm in names):  # also: declared, none used
         return [VarArray("x", (n,), 0, BINARY)]
     if not names:
         return []
