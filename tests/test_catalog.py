@@ -14,7 +14,8 @@ from kakehashi.errors import BudgetError
 
 ISSUE_NAMES = (
     "scip highs cpsat dwave-sa dwave-tabu dwave-sd openjij-sa openjij-sqa dwave-qpu "
-    "dwave-hybrid dwave-mock qaoa-aer qaoa-ibm qaoa-braket braket-local"
+    "dwave-hybrid dwave-mock qaoa-aer qaoa-ibm qaoa-braket braket-local "
+    "amplify-ae fujitsu-da toshiba-sqbm hitachi fujitsu-qc"
 ).split()
 OWN_NAMES = ["exact", "reference-sa", "sa", "pt", "pa", "tabu", "sb"]
 
@@ -163,7 +164,8 @@ def test_max_cost_refuses_before_anything_runs(monkeypatch):
     def must_not_run(*args, **kwargs):
         raise AssertionError("the backend ran although the estimate exceeded max_cost")
 
-    monkeypatch.setattr(backend, "solve", must_not_run)
+    # the cap is checked on the shared path, before run() (and before warm-up)
+    monkeypatch.setattr(backend, "run", must_not_run)
     with pytest.raises(BudgetError, match="max_cost"):
         kakehashi.solve(
             kakehashi.examples.small_maxcut(), backend="reference-sa", time_limit=1, max_cost=1e-9

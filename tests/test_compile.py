@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from conftest import all_bitstrings, qubo_ground_states
 from kakehashi.backends.base import SampleBatch
 from kakehashi.backends.exact import ExactBackend
-from kakehashi.compile import Qubo, adaptive_solve, compile_problem
+from kakehashi.backends.penalty_loop import adaptive_solve
+from kakehashi.compile import Qubo, compile_problem
 from kakehashi.compile.encode import log_coefficients
 from kakehashi.model.problem import INTEGER, SPIN, ConstraintGroup, Problem, VarArray
 

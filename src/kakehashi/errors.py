@@ -33,3 +33,8 @@ class BackendError(KakehashiError):
 
 class BudgetError(KakehashiError):
     """A run would exceed the user's spending cap or memory limit."""
+
+
+class OptionError(UnsupportedError):
+    """A backend was given an option it does not declare, or a value of the wrong type or
+    outside its range (see ``backend.parameters``)."""

@@ -84,11 +84,16 @@ class Result:
         backend: str,
         timing: Timing,
         seed: int | None,
+        evaluation: dict[str, np.ndarray] | None = None,
         **kwargs: Any,
     ) -> Result:
-        """Evaluate ``samples`` against ``problem`` (vectorised) and wrap them."""
+        """Evaluate ``samples`` against ``problem`` (vectorised) and wrap them.
+
+        ``evaluation`` is ``problem.evaluate(samples)`` when the caller already has it (the
+        penalty loop evaluates every round as it goes): samples are evaluated once.
+        """
         samples = np.atleast_2d(np.asarray(samples, dtype=np.float64))
-        ev = problem.evaluate(samples)
+        ev = problem.evaluate(samples) if evaluation is None else evaluation
         return cls(
             problem=problem,
             samples=samples,

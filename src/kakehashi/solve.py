@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from kakehashi.backends.base import Backend, get_backend, require_available
+from kakehashi.backends.arguments import check_seed, check_time_limit
+from kakehashi.backends.base import Backend, get_backend, run_on
 from kakehashi.errors import KakehashiError, ModelError
 from kakehashi.model.problem import CONTINUOUS, Problem
 from kakehashi.result import Result
@@ -92,6 +93,13 @@ def solve(
 ) -> Result:
     """Solve ``problem`` on ``backend`` within ``time_limit`` seconds.
 
+    ``time_limit`` is a finite number of seconds, ``0 < time_limit ≤ 604800`` (one week);
+    ``seed`` an integer in ``[0, 2**63 - 1]`` (negative seeds are refused, not mapped);
+    ``backend`` a registered name, ``"auto"``, or a backend object. Options the backend does
+    not declare (``backend.parameters``) are refused with the closest valid names, and a
+    problem the backend cannot take is refused before any work with ``backend.check``'s
+    reasons (:class:`~kakehashi.errors.UnsupportedError`).
+
     ``max_cost`` (in the backend's currency, USD in the catalog) refuses the run with
     :class:`~kakehashi.errors.BudgetError` before anything is sent when the catalog's
     estimate exceeds it (see ``backend.estimate``).
@@ -106,20 +114,18 @@ def solve(
         True
     """
     t0 = time.perf_counter()
+    time_limit, seed = check_time_limit(time_limit), check_seed(seed)
     prob = as_problem(problem).validate()
-    if time_limit is not None and not time_limit > 0:
-        raise KakehashiError(f"time_limit must be a positive number of seconds, got {time_limit}")
     if seed is None:
         # a run is always reproducible: draw a seed and record it
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-    chosen = choose_backend(prob) if backend == "auto" else get_backend(backend)
-    require_available(chosen)
-    if max_cost is not None:
-        from kakehashi.backends.catalog import check_budget, estimate_run
-
-        check_budget(estimate_run(chosen, prob, time_limit=time_limit, **options), max_cost)
-    result = chosen.solve(prob, time_limit=time_limit, seed=seed, **options)
+    chosen = choose_backend(prob) if _is_auto(backend) else get_backend(backend)
+    result = run_on(chosen, prob, time_limit=time_limit, seed=seed, max_cost=max_cost, **options)
     result.timing.total = time.perf_counter() - t0
-    if backend == "auto":
+    if _is_auto(backend):
         result.info["auto_choice"] = chosen.name
     return result
+
+
+def _is_auto(backend: Any) -> bool:
+    return isinstance(backend, str) and backend == "auto"

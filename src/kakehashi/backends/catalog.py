@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kakehashi.backends.base import MODALITIES, Availability, BackendInfo, module_available
+from kakehashi.backends.pricing import cpu_money, usage_money
 from kakehashi.errors import BudgetError, KakehashiError
 
 CATALOG_PATH = Path(__file__).with_name("catalog.toml")
@@ -422,7 +423,7 @@ def estimate(backend: Any, problem: Any = None, **options: Any) -> Estimate:
 
     if price["model"] == "cpu-time":
         if est.cpu_seconds is not None:
-            est.money = est.cpu_seconds * usd_per_vcpu_hour / 3600.0
+            est.money = cpu_money(est.cpu_seconds, usd_per_vcpu_hour)
             est.basis = (
                 f"{threads} thread(s) × {est.seconds:.3g} s at {usd_per_vcpu_hour:g} "
                 f"{est.currency}/vCPU-hour"
@@ -431,7 +432,10 @@ def estimate(backend: Any, problem: Any = None, **options: Any) -> Estimate:
         else:
             est.basis = "no time limit given and no default: pass time_limit="
     elif price["model"] == "usage":
-        est.money, est.basis = _usage_money(price, est.shots, est.tasks or 1, est.seconds)
+        total_shots = None if est.shots is None else est.shots * (est.tasks or 1)
+        est.money, est.basis = usage_money(
+            price, tasks=est.tasks or 1, shots=total_shots, seconds=est.seconds
+        )
     else:
         est.basis = f"no list price: {price['source']}"
 
@@ -440,27 +444,6 @@ def estimate(backend: Any, problem: Any = None, **options: Any) -> Estimate:
     elif power["model"] == "system" and est.seconds is not None:
         est.energy_joules = float(power["watts"]) * est.seconds
     return est
-
-
-def _usage_money(
-    price: dict[str, Any], shots: int | None, tasks: int, busy: float | None
-) -> tuple[float | None, str]:
-    """``per_task × tasks + per_shot × shots × tasks + per_second × billed seconds``."""
-    cur = price["currency"]
-    money: float | None = float(price.get("per_task", 0.0)) * tasks
-    parts = [f"{tasks} task(s) × {price['per_task']:g} {cur}"] if price.get("per_task") else []
-    if price.get("per_shot"):
-        if shots is None:
-            return None, "the number of shots is unknown: pass shots="
-        money += float(price["per_shot"]) * shots * tasks
-        parts.append(f"{shots * tasks} shot(s) × {price['per_shot']:g} {cur}")
-    if price.get("per_second"):
-        if busy is None:
-            return None, "the device time is unknown: pass time_limit= or shots="
-        billed = max(busy, float(price.get("min_seconds", 0.0)) * tasks)
-        money += float(price["per_second"]) * billed
-        parts.append(f"{billed:.3g} s × {price['per_second']:g} {cur}")
-    return money, " + ".join(parts)
 
 
 def _local_seconds(

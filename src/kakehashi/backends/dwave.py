@@ -30,22 +30,62 @@ from typing import Any
 import numpy as np
 
 from kakehashi.backends.base import (
-    Availability,
     QuboSamplerBackend,
+    RunOutput,
     SampleBatch,
     register,
     require_available,
 )
-from kakehashi.backends.catalog import catalog_availability, info_for
+from kakehashi.backends.catalog import info_for
+from kakehashi.backends.params import Param, merged
 from kakehashi.compile.qubo import Qubo
 from kakehashi.errors import BackendError, KakehashiError, UnsupportedError
 from kakehashi.model.problem import Problem
-from kakehashi.result import Result, Timing
 
 TOKEN_ENV = "DWAVE_API_TOKEN"
 US = 1e-6  # D-Wave reports timings in microseconds
 DEFAULT_NUM_READS = 100
 MOCK_TOPOLOGY = ("pegasus", (16,))  # the Advantage QPU's graph (P16)
+# DWaveSampler's own parameters (as dwave-system 1.x declares them): passed through to the
+# QPU, which checks their values; the child sampler's `parameters` are checked again per run
+QPU_PARAMETERS = (
+    "anneal_offsets",
+    "anneal_schedule",
+    "annealing_time",
+    "answer_mode",
+    "auto_scale",
+    "fast_anneal",
+    "flux_biases",
+    "flux_drift_compensation",
+    "h_gain_schedule",
+    "initial_state",
+    "label",
+    "max_answers",
+    "num_spin_reversal_transforms",
+    "programming_thermalization",
+    "readout_thermalization",
+    "reduce_intersample_correlation",
+    "reinitialize_state",
+    "x_polling_sleep",
+)
+
+
+def _embedding_check(value: Any) -> str | None:
+    if not isinstance(value, dict) or not all(
+        isinstance(c, (list, tuple)) and c for c in value.values()
+    ):
+        return "must be a dict {variable: [qubit, ...]} with a non-empty chain per variable"
+    return None
+
+
+ANNEALER_PARAMETERS = (
+    Param("num_reads", int, DEFAULT_NUM_READS, "anneals per QPU problem", low=1, high=10_000),
+    Param("chain_strength", float, None, "chain coupling (default: uniform torque "
+          "compensation)", low=1e-9, high=1e9),
+    Param("embedding", dict, None, "a fixed minor embedding", check=_embedding_check),
+    Param("embedding_timeout", float, None, "seconds for minorminer", low=0.01, high=86400.0),
+    Param("return_embedding", bool, False, "put the embedding in info"),
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------------- embedding
@@ -125,9 +165,20 @@ class _AnnealerBackend(QuboSamplerBackend):
     """The QPU path shared by ``dwave-qpu`` and ``dwave-mock``; subclasses give the sampler."""
 
     default_time_limit = 60.0
+    parameters = ANNEALER_PARAMETERS
+    warm_up_modules = ("dwave.system", "dwave.samplers", "dwave.embedding", "minorminer")
 
     def __init__(self) -> None:
         self._embeddings: dict[str, dict[Any, list[int]]] = {}
+
+    def vendor_parameters(self) -> tuple[str, ...]:
+        return QPU_PARAMETERS
+
+    def variable_limit(self) -> int | None:
+        # The catalog's max_variables is the clique bound (a complete graph of that size
+        # always embeds); sparser problems may embed far beyond it: the qubit count and
+        # minorminer decide, at run time
+        return None
 
     # subclasses: the structured child sampler, its name, whether its timing is real
     def child_sampler(self, *, seed: int | None, options: dict[str, Any]) -> Any:
@@ -287,13 +338,15 @@ class DWaveQPUBackend(_AnnealerBackend):
 
     name = "dwave-qpu"
     info = info_for("dwave-qpu")
+    seed_reproducible = False  # a QPU is a physical sampler
+    parameters = merged(
+        ANNEALER_PARAMETERS,
+        (Param("solver", str, None, "a QPU name such as 'Advantage_system4.1'"),),
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self._samplers: dict[str | None, Any] = {}
-
-    def available(self) -> Availability:
-        return catalog_availability(self.name)
 
     def child_sampler(self, *, seed: int | None, options: dict[str, Any]) -> Any:
         from dwave.system import DWaveSampler
@@ -331,14 +384,15 @@ class DWaveMockBackend(_AnnealerBackend):
     info = info_for("dwave-mock")
     timing_is_real = False
     default_time_limit = 10.0
+    parameters = merged(
+        ANNEALER_PARAMETERS,
+        (Param("topology", (tuple, list), MOCK_TOPOLOGY, "(kind, shape) of the mock graph"),),
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self._mocks: dict[tuple[str, tuple[int, ...]], Any] = {}
         self._lock = threading.Lock()
-
-    def available(self) -> Availability:
-        return catalog_availability(self.name)
 
     def child_sampler(self, *, seed: int | None, options: dict[str, Any]) -> Any:
         from dwave.samplers import SimulatedAnnealingSampler
@@ -393,33 +447,32 @@ class DWaveHybridBackend(QuboSamplerBackend):
     name = "dwave-hybrid"
     info = info_for("dwave-hybrid")
     default_time_limit = 5.0
+    seed_reproducible = False
+    warm_up_modules = ("dwave.system", "kakehashi.model.dimod_io")
+    parameters = (
+        Param("form", str, "auto", "'cqm' (native constraints), 'bqm' (penalised) or 'auto'",
+              choices=("auto", "bqm", "cqm")),
+        Param("sampler", object, None, "a dimod sampler standing in for Leap (offline use)"),
+    )  # fmt: skip
 
-    def available(self) -> Availability:
-        return catalog_availability(self.name)
+    def vendor_parameters(self) -> tuple[str, ...]:
+        return ("label",)
 
-    def solve(
-        self,
-        problem: Problem,
-        *,
-        time_limit: float | None = None,
-        seed: int | None = None,
-        form: str = "auto",
-        sampler: Any = None,
-        **options: Any,
-    ) -> Result:
-        if form not in ("auto", "bqm", "cqm"):
-            raise KakehashiError(f"dwave-hybrid: form={form!r}; use 'auto', 'bqm' or 'cqm'")
-        if sampler is None:
+    def ensure_available(self, options: dict[str, Any]) -> None:
+        # a local dimod sampler standing in for Leap needs no credentials
+        if options.get("sampler") is None:
             require_available(self)
+
+    def run(
+        self, problem: Problem, *, time_limit: float, seed: int | None, options: dict[str, Any]
+    ) -> RunOutput:
+        options = dict(options)
+        form = options.pop("form", "auto")
         use_cqm = form == "cqm" or (form == "auto" and not problem.is_unconstrained())
         if use_cqm:
-            return self._solve_cqm(problem, time_limit=time_limit, seed=seed, sampler=sampler)
-        # the BQM path: compile, penalties, adaptive loop (base class); with a local
-        # sampler standing in for Leap no credentials are needed
-        runner = self if sampler is None else _LocalSamplerHybrid()
-        return QuboSamplerBackend.solve(
-            runner, problem, time_limit=time_limit, seed=seed, sampler=sampler, **options
-        )
+            return self._run_cqm(problem, time_limit=time_limit, sampler=options.get("sampler"))
+        # the BQM path: compile, penalties, adaptive loop (base class)
+        return super().run(problem, time_limit=time_limit, seed=seed, options=options)
 
     def sample_qubo(
         self,
@@ -451,9 +504,7 @@ class DWaveHybridBackend(QuboSamplerBackend):
             queue_seconds=queue,
         )
 
-    def _solve_cqm(
-        self, problem: Problem, *, time_limit: float | None, seed: int | None, sampler: Any
-    ) -> Result:
+    def _run_cqm(self, problem: Problem, *, time_limit: float, sampler: Any) -> RunOutput:
         from kakehashi.model.dimod_io import to_cqm
 
         t0 = time.perf_counter()
@@ -464,8 +515,7 @@ class DWaveHybridBackend(QuboSamplerBackend):
             from dwave.system import LeapHybridCQMSampler
 
             sampler = LeapHybridCQMSampler(token=os.environ.get(TOKEN_ENV))
-            budget = self.default_time_limit if time_limit is None else float(time_limit)
-            kwargs["time_limit"] = max(budget, float(sampler.min_time_limit(cqm)))
+            kwargs["time_limit"] = max(time_limit, float(sampler.min_time_limit(cqm)))
         t = time.perf_counter()
         ss = sampler.sample_cqm(cqm, **kwargs)
         ss.resolve()
@@ -475,29 +525,14 @@ class DWaveHybridBackend(QuboSamplerBackend):
         cols = np.array([variables.index(v) for v in names], dtype=np.int64)
         X = np.asarray(ss.record.sample, dtype=np.float64)[:, cols]
         vendor, queue = _hybrid_timing(ss.info, wall)
-        timing = Timing(compile=compile_seconds, queue=queue, solve=wall - queue, vendor=vendor)
-        result = Result.from_samples(
-            problem,
-            X,
-            backend=self.name,
-            timing=timing,
-            seed=seed,
-            backend_info={
-                "modality": self.info.modality,
-                "vendor": self.info.vendor,
-                "hardware": self.info.hardware,
-            },
+        return RunOutput(
+            samples=X,
+            compile_seconds=compile_seconds,
+            queue_seconds=queue,
+            solve_seconds=wall - queue,
+            vendor_timing=vendor,
             info={"form": "cqm", "problem_id": ss.info.get("problem_id")},
         )
-        result.timing.total = time.perf_counter() - t0
-        return result
-
-
-class _LocalSamplerHybrid(DWaveHybridBackend):
-    """dwave-hybrid's BQM path with a caller's dimod sampler in place of Leap (no token)."""
-
-    def available(self) -> Availability:
-        return Availability(True)
 
 
 def _hybrid_timing(info: dict[str, Any], wall: float) -> tuple[dict[str, float], float]:

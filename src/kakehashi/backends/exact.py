@@ -11,18 +11,19 @@ from typing import Any
 
 import numpy as np
 
-from kakehashi.backends.base import Availability, register
-from kakehashi.backends.catalog import Estimate, estimate, info_for
+from kakehashi.backends.applicability import Applicability
+from kakehashi.backends.base import BaseBackend, RunOutput, register
+from kakehashi.backends.catalog import info_for
+from kakehashi.backends.params import Param
 from kakehashi.errors import UnsupportedError
-from kakehashi.model.problem import CONTINUOUS, Problem
-from kakehashi.result import Result, Timing
+from kakehashi.model.problem import CONTINUOUS, SPIN, Problem
 
 MAX_ASSIGNMENTS = 2**24
 CHUNK = 2**15
 
 
 @register("exact")
-class ExactBackend:
+class ExactBackend(BaseBackend):
     """Enumerates every assignment (at most 2²⁴) in vectorised chunks.
 
     Example:
@@ -33,39 +34,44 @@ class ExactBackend:
 
     name = "exact"
     info = info_for("exact")
+    parameters = (Param("keep", int, 32, "best assignments kept", low=1, high=1_000_000),)
 
-    def available(self) -> Availability:
-        return Availability(True)
+    def variable_limit(self) -> int | None:
+        return None  # the limit is on assignments, checked in check()
 
-    def estimate(self, problem: Problem, **options: Any) -> Estimate:
-        """Money and energy of enumerating ``problem``, before the run (from the catalog)."""
-        return estimate(self, problem, **options)
+    def check(self, problem: Problem) -> Applicability:
+        """The catalog's check plus the enumeration limit (2^24 assignments), computed from
+        the bounds alone — no domain is built before it passes.
 
-    def solve(
-        self,
-        problem: Problem,
-        *,
-        time_limit: float | None = None,
-        seed: int | None = None,
-        keep: int = 32,
-        **options: Any,
-    ) -> Result:
+        Example:
+            >>> import kakehashi
+            >>> report = kakehashi.get_backend("exact").check(kakehashi.examples.knapsack(30))
+            >>> report.ok, report.reasons[0][:55]
+            (False, 'it enumerates at most 2^24 assignments and this problem')
+        """
+        report = super().check(problem)
+        if report.ok:
+            log2 = assignments_log2(problem)
+            if log2 > np.log2(MAX_ASSIGNMENTS):
+                report.ok = False
+                report.reasons.append(
+                    f"it enumerates at most 2^24 assignments and this problem has about "
+                    f"2^{log2:.1f} (use a heuristic such as 'tabu' or 'sa', or a MIP solver "
+                    "such as 'highs')"
+                )
+        return report
+
+    def run(
+        self, problem: Problem, *, time_limit: float, seed: int | None, options: dict[str, Any]
+    ) -> RunOutput:
+        keep = int(options.get("keep", 32))
         t0 = time.perf_counter()
-        problem.validate()
         domains = _domains(problem)
-        sizes = np.array([d.size for d in domains], dtype=np.float64)
-        total = float(np.prod(sizes))
-        if total > MAX_ASSIGNMENTS:
-            raise UnsupportedError(
-                f"'exact' enumerates at most 2^24 assignments; this problem has about "
-                f"2^{np.log2(total):.1f}. Use a heuristic backend such as 'tabu' or 'sa', or a "
-                "MIP solver ('highs', 'scip')"
-            )
-        total = int(total)
+        radices = np.array([d.size for d in domains], dtype=np.int64)
+        total = int(np.prod(radices.astype(np.float64)))
         sign = 1.0 if problem.sense == "min" else -1.0
         best_X: list[np.ndarray] = []
         best_key: list[np.ndarray] = []
-        radices = np.array([d.size for d in domains], dtype=np.int64)
         for start in range(0, total, CHUNK):
             codes = np.arange(start, min(start + CHUNK, total), dtype=np.int64)
             X = _decode_mixed_radix(codes, radices, domains)
@@ -79,16 +85,29 @@ class ExactBackend:
             best_key.append(key[top])
         X = np.concatenate(best_X)
         order = np.argsort(np.concatenate(best_key), kind="stable")[:keep]
-        elapsed = time.perf_counter() - t0
-        return Result.from_samples(
-            problem,
-            X[order],
-            backend=self.name,
-            timing=Timing(solve=elapsed, total=elapsed),
-            seed=seed,
-            backend_info={"modality": self.info.modality, "vendor": self.info.vendor},
+        return RunOutput(
+            samples=X[order],
+            solve_seconds=time.perf_counter() - t0,
             info={"assignments_enumerated": total},
         )
+
+
+def assignments_log2(problem: Problem) -> float:
+    """log2 of the number of assignments of ``problem``'s discrete variables (inf when an
+    integer is unbounded), from the bounds alone.
+
+    Example:
+        >>> import kakehashi
+        >>> assignments_log2(kakehashi.examples.small_maxcut())
+        5.0
+    """
+    lo = np.ceil(problem.lower - 1e-9)
+    hi = np.floor(problem.upper + 1e-9)
+    with np.errstate(invalid="ignore", over="ignore"):
+        sizes = np.where(problem.vtype == SPIN, 2.0, hi - lo + 1.0)
+    if not np.all(np.isfinite(sizes)):
+        return float("inf")
+    return float(np.sum(np.log2(np.maximum(sizes, 1.0))))
 
 
 def _domains(problem: Problem) -> list[np.ndarray]:

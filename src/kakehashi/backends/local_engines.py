@@ -24,6 +24,53 @@ import numpy as np
 
 from kakehashi.backends.base import QuboSamplerBackend, SampleBatch, register
 from kakehashi.backends.catalog import info_for
+from kakehashi.backends.params import Param
+from kakehashi.errors import OptionError
+
+MAX_WORK = 10**12  # reads, sweeps, moves, steps: far beyond any run, well inside int64
+
+
+def _pair(kind: type, *, positive: bool) -> Any:
+    """A check for ``(low, high)`` options such as ``beta_range`` and ``tenure``."""
+
+    def check(value: Any) -> str | None:
+        if not (isinstance(value, (tuple, list)) and len(value) == 2):
+            return "must be a pair (low, high)"
+        ok_type = all(
+            isinstance(v, (int, np.integer) if kind is int else (int, float, np.number))
+            and not isinstance(v, bool)
+            and np.isfinite(v)
+            for v in value
+        )
+        if not ok_type:
+            return f"both must be finite {'integers' if kind is int else 'numbers'}"
+        if positive and min(value) <= 0:
+            return "both must be > 0"
+        if value[0] > value[1]:
+            return "low must not exceed high"
+        return None
+
+    return check
+
+
+def _states(value: Any) -> str | None:
+    arr = np.asarray(value)
+    if arr.ndim != 2 or not np.isin(arr, (0, 1)).all():
+        return "must be a 2-D array of 0/1 rows, one per read"
+    return None
+
+
+_COMMON = (
+    Param("target", float, None, "stop as soon as this energy is reached"),
+    Param("threads", int, None, "worker threads (default: all cores)", low=1, high=4096),
+    Param("polish", bool, True, "finish every sample with a steepest-descent pass"),
+    Param("presolve", bool, True, "fix variables whose value is forced before searching"),
+)
+_BETA = Param(
+    "beta_range", (tuple, list), None, "(hot β, cold β)", check=_pair(float, positive=True)
+)
+_STATES = Param("initial_states", object, None, "0/1 start states, one row per read",
+                check=_states)  # fmt: skip
 
 _KEEP_INFO = (
     "engine",
@@ -79,7 +126,10 @@ class _EngineBackend(QuboSamplerBackend):
         from kakehashi import engines
 
         engine = getattr(engines, self.engine_name)
-        res = engine(qubo, seed=seed, time_limit=time_limit, **options)
+        try:
+            res = engine(qubo, seed=seed, time_limit=time_limit, **options)
+        except ValueError as exc:  # the engines' own argument checks: the caller's input
+            raise OptionError(f"backend {self.name!r}: {exc}") from None
         info = {k: v for k, v in res.info.items() if k in _KEEP_INFO}
         info["best_energy"] = res.best_energy
         info["time_to_best"] = float(res.trace[-1, 0]) if res.trace.shape[0] else None
@@ -93,6 +143,16 @@ class SimulatedAnnealingBackend(_EngineBackend):
     name = "sa"
     info = info_for("sa")
     engine_name = "anneal"
+    parameters = (
+        Param("num_reads", int, None, "anneals per round (default: by the clock)",
+              low=1, high=MAX_WORK),
+        Param("num_sweeps", int, None, "sweeps per anneal", low=1, high=MAX_WORK),
+        _BETA,
+        Param("schedule", str, "geometric", "β schedule", choices=("geometric", "linear")),
+        Param("max_samples", int, None, "best samples kept", low=1, high=10**7),
+        _STATES,
+        *_COMMON,
+    )  # fmt: skip
 
 
 @register("pt")
@@ -102,6 +162,16 @@ class ParallelTemperingBackend(_EngineBackend):
     name = "pt"
     info = info_for("pt")
     engine_name = "temper"
+    parameters = (
+        Param("num_replicas", int, 16, "temperatures per chain", low=2, high=10**5),
+        Param("num_chains", int, None, "independent chains (default: one per thread)",
+              low=1, high=10**6),
+        Param("max_sweeps", int, None, "sweeps per chain", low=1, high=MAX_WORK),
+        _BETA,
+        Param("adapt_sweeps", int, None, "sweeps during which the ladder adapts",
+              low=0, high=MAX_WORK),
+        *_COMMON,
+    )  # fmt: skip
 
 
 @register("pa")
@@ -111,6 +181,14 @@ class PopulationAnnealingBackend(_EngineBackend):
     name = "pa"
     info = info_for("pa")
     engine_name = "populate"
+    parameters = (
+        Param("population", int, 50, "copies cooled together", low=1, high=10**7),
+        Param("steps", int, None, "temperature steps (default: by the clock)",
+              low=1, high=MAX_WORK),
+        Param("sweeps_per_step", int, 2, "sweeps at each temperature", low=1, high=10**6),
+        _BETA,
+        *_COMMON,
+    )  # fmt: skip
 
 
 @register("tabu")
@@ -120,6 +198,21 @@ class TabuBackend(_EngineBackend):
     name = "tabu"
     info = info_for("tabu")
     engine_name = "tabu"
+    parameters = (
+        Param("num_reads", int, None, "walkers (default: one per thread)", low=1, high=10**6),
+        Param("max_moves", int, None, "moves per walker (default: by the clock)",
+              low=1, high=MAX_WORK),
+        _STATES,
+        Param("tenure", (tuple, list), None, "(low, high) tabu tenure range",
+              check=_pair(int, positive=True)),
+        Param("stall", int, None, "moves without improvement before a restart",
+              low=1, high=MAX_WORK),
+        Param("kick", (tuple, list), None, "(low, high) flips of a perturbation",
+              check=_pair(int, positive=True)),
+        Param("restart_from_best", float, 0.5, "share of restarts from the walker's best",
+              low=0.0, high=1.0),
+        *_COMMON,
+    )  # fmt: skip
 
 
 @register("sb")
@@ -130,3 +223,16 @@ class SimulatedBifurcationBackend(_EngineBackend):
     name = "sb"
     info = info_for("sb")
     engine_name = "bifurcate"
+    seed_reproducible = True
+    parameters = (
+        Param("variant", str, "discrete", "dSB or bSB", choices=("discrete", "ballistic")),
+        Param("num_replicas", int, None, "replicas per run", low=1, high=10**7),
+        Param("steps", int, None, "time steps per run", low=1, high=MAX_WORK),
+        Param("num_runs", int, None, "runs (default: by the clock)", low=1, high=10**9),
+        Param("dt", float, None, "time step", low=1e-6, high=100.0),
+        Param("a0", float, 1.0, "bifurcation parameter scale", low=1e-9, high=1e9),
+        Param("c0", float, None, "coupling scale (default: from the problem)",
+              low=1e-12, high=1e12),
+        Param("device", str, "cpu", "'cpu', 'auto' (CUDA when present), 'cuda', 'torch-cpu'"),
+        *_COMMON,
+    )  # fmt: skip

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from kakehashi.backends.base import Availability, register, require_available
-from kakehashi.backends.catalog import Estimate, catalog_availability, estimate, info_for
+from kakehashi.backends.base import BaseBackend, RunOutput, register
+from kakehashi.backends.catalog import info_for
+from kakehashi.backends.params import Param, merged
 from kakehashi.errors import BackendError, UnsupportedError
 from kakehashi.model.problem import (
     BINARY,
@@ -42,7 +43,7 @@ from kakehashi.model.problem import (
     Problem,
     VarArray,
 )
-from kakehashi.result import Result, Timing, package_versions
+from kakehashi.result import Result
 
 PRODUCT_ARRAY = "_kakehashi_product"
 LINK_GROUP = "_kakehashi_product_link"
@@ -243,41 +244,30 @@ class SolverOutcome:
     build_seconds: float = 0.0  # building the solver's model (OMMX, adapter, CP-SAT proto)
 
 
-class ExactSolverBackend:
-    """Shared steps of the MIP/CP backends: check, linearise, solve, map back, evaluate."""
+class ExactSolverBackend(BaseBackend):
+    """Shared steps of the MIP/CP backends: linearise, solve, map back (then the base class
+    evaluates and assembles the Result)."""
 
     name = "mip"
     info = info_for("highs")
     default_time_limit = DEFAULT_TIME_LIMIT
     keep_quadratic = False
     product_vtype = CONTINUOUS
+    needs_bounded_integers = False
     versioned: tuple[str, ...] = ()
-    accepted_options: tuple[str, ...] = ("keep", "verbose")
+    parameters = (
+        Param("mip_gap", float, 0.0, "relative gap at which to stop", low=0.0, high=1.0),
+        Param("keep", int, 32, "solutions kept from the solver's pool", low=1, high=10**6),
+        Param("verbose", bool, False, "show the solver's log"),
+    )
 
-    def available(self) -> Availability:
-        return catalog_availability(self.name)
+    def variable_limit(self) -> int | None:
+        return None
 
-    def estimate(self, problem: Problem, **options: Any) -> Estimate:
-        """Money and energy of a run before it runs (time limit × threads, from the catalog).
-
-        Example:
-            >>> import kakehashi
-            >>> b = kakehashi.get_backend("highs")
-            >>> b.estimate(kakehashi.examples.knapsack(8), time_limit=10).seconds
-            10.0
-        """
-        return estimate(self, problem, **options)
-
-    def solve(
-        self,
-        problem: Problem,
-        *,
-        time_limit: float | None = None,
-        seed: int | None = None,
-        mip_gap: float = 0.0,
-        **options: Any,
-    ) -> Result:
-        """Solve ``problem`` to proven optimality (relative gap ``mip_gap``) or the time limit.
+    def run(
+        self, problem: Problem, *, time_limit: float, seed: int | None, options: dict[str, Any]
+    ) -> RunOutput:
+        """Linearise, solve to proven optimality (relative gap ``mip_gap``) or the limit.
 
         Example:
             >>> import kakehashi
@@ -285,64 +275,52 @@ class ExactSolverBackend:
             >>> r.info["status"], r.feasible
             ('optimal', True)
         """
-        require_available(self)
         t0 = time.perf_counter()
-        check_options(self.name, options, self.accepted_options)
-        problem.validate()
+        options = dict(options)
+        mip_gap = float(options.pop("mip_gap", 0.0))
         self.check_problem(problem)
-        limit = self.default_time_limit if time_limit is None else float(time_limit)
         lin = linearize(
             problem, keep_quadratic=self.keep_quadratic, product_vtype=self.product_vtype
         )
         self.check_linearized(lin, problem)
         compile_seconds = time.perf_counter() - t0
-        outcome = self.run(
+        outcome = self.run_solver(
             lin.problem,
-            time_limit=limit,
-            deadline=t0 + limit,
+            time_limit=time_limit,
+            deadline=t0 + time_limit,
             seed=0 if seed is None else int(seed),
-            mip_gap=float(mip_gap),
+            mip_gap=mip_gap,
             options=options,
         )
         t1 = time.perf_counter()
         X = lin.restore(outcome.samples) if outcome.samples.size else outcome.samples[:, :0]
-        X = X.reshape(-1, problem.num_variables)
         info: dict[str, Any] = {
             "status": outcome.status,
             "bound": outcome.bound,
             "solver_gap": outcome.solver_gap,
             "linearized_products": lin.num_products,
-            "time_limit": limit,
+            "time_limit": time_limit,
             **outcome.extra,
         }
-        result = Result.from_samples(
-            problem,
-            X,
-            backend=self.name,
-            timing=Timing(
-                compile=compile_seconds + outcome.build_seconds,
-                solve=outcome.solver_seconds,
-                vendor={"solver_seconds": outcome.solver_seconds},
-            ),
-            seed=seed,
-            backend_info={
-                "modality": self.info.modality,
-                "vendor": self.info.vendor,
-                "hardware": self.info.hardware,
-            },
+        return RunOutput(
+            samples=X.reshape(-1, problem.num_variables),
+            compile_seconds=compile_seconds + outcome.build_seconds,
+            solve_seconds=outcome.solver_seconds,
+            decode_seconds=time.perf_counter() - t1,
+            vendor_timing={"solver_seconds": outcome.solver_seconds},
             info=info,
-            versions=package_versions(self.versioned),
+            status=outcome.status,
         )
+
+    def finish(self, result: Result, output: RunOutput) -> None:
+        """The gap of the best answer against the solver's proven bound."""
+        info = result.info
         if result.num_samples:
-            info["gap"] = relative_gap(result.objective, outcome.bound)
+            info["gap"] = relative_gap(result.objective, info.get("bound"))
             if not result.feasible:  # solver tolerance vs ours: say so, never hide it
                 info["note"] = "the solver's answer violates a constraint beyond 1e-6"
         else:
             info["gap"] = None
-            result.status = outcome.status
-        result.timing.decode = time.perf_counter() - t1
-        result.timing.total = time.perf_counter() - t0
-        return result
 
     # hooks -------------------------------------------------------------------------
     def check_problem(self, problem: Problem) -> None:
@@ -351,7 +329,7 @@ class ExactSolverBackend:
     def check_linearized(self, lin: Linearized, problem: Problem) -> None:
         """Refuse products the solver cannot take after linearisation."""
 
-    def run(
+    def run_solver(
         self,
         problem: Problem,
         *,
@@ -363,25 +341,6 @@ class ExactSolverBackend:
     ) -> SolverOutcome:
         """Build the solver's model, solve until ``deadline`` (perf_counter seconds)."""
         raise NotImplementedError
-
-
-def check_options(name: str, options: dict[str, Any], accepted: tuple[str, ...]) -> None:
-    """Refuse options a backend would silently ignore (a typo must not pass unnoticed).
-
-    Example:
-        >>> check_options("highs", {"num_reads": 10}, ("threads",))
-        Traceback (most recent call last):
-        ...
-        kakehashi.errors.UnsupportedError: backend 'highs' does not take the option \
-'num_reads'; it takes mip_gap, seed, threads, time_limit
-    """
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        takes = ", ".join(sorted({*accepted, "time_limit", "seed", "mip_gap"}))
-        raise UnsupportedError(
-            f"backend {name!r} does not take the option{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(repr(u) for u in unknown)}; it takes {takes}"
-        )
 
 
 def relative_gap(objective: float, bound: float | None) -> float | None:
@@ -442,7 +401,11 @@ class HighsBackend(ExactSolverBackend):
     name = "highs"
     info = info_for("highs")
     versioned = ("highspy", "ommx-highs-adapter")
-    accepted_options = ("keep", "verbose", "threads")
+    warm_up_modules = ("highspy", "ommx_highs_adapter", "kakehashi.model.ommx_io")
+    parameters = merged(
+        ExactSolverBackend.parameters,
+        (Param("threads", int, None, "HiGHS threads", low=1, high=4096),),
+    )
 
     def check_linearized(self, lin: Linearized, problem: Problem) -> None:
         q = lin.problem.quadratic.tocoo()
@@ -459,7 +422,7 @@ class HighsBackend(ExactSolverBackend):
                 "natively) or 'cpsat' (integer products)"
             )
 
-    def run(self, problem, *, time_limit, deadline, seed, mip_gap, options) -> SolverOutcome:
+    def run_solver(self, problem, *, time_limit, deadline, seed, mip_gap, options) -> SolverOutcome:
         t_build = time.perf_counter()
         import highspy
         from ommx.adapter import InfeasibleDetected, UnboundedDetected
@@ -627,8 +590,9 @@ class ScipBackend(ExactSolverBackend):
     info = info_for("scip")
     keep_quadratic = True
     versioned = ("PySCIPOpt", "ommx-pyscipopt-adapter")
+    warm_up_modules = ("pyscipopt", "ommx_pyscipopt_adapter", "kakehashi.model.ommx_io")
 
-    def run(self, problem, *, time_limit, deadline, seed, mip_gap, options) -> SolverOutcome:
+    def run_solver(self, problem, *, time_limit, deadline, seed, mip_gap, options) -> SolverOutcome:
         t_build = time.perf_counter()
         from ommx_pyscipopt_adapter import OMMXPySCIPOptAdapter, OMMXPySCIPOptAdapterError
 
@@ -698,7 +662,16 @@ class CpSatBackend(ExactSolverBackend):
     info = info_for("cpsat")
     product_vtype = INTEGER
     versioned = ("ortools",)
-    accepted_options = ("keep", "verbose", "threads", "num_workers")
+    warm_up_modules = ("ortools.sat.python.cp_model",)
+    needs_bounded_integers = True  # CP-SAT works in int64: every variable needs bounds
+    parameters = merged(
+        ExactSolverBackend.parameters,
+        (
+            Param("threads", int, None, "CP-SAT workers (default: all cores)", low=1, high=4096),
+            Param("num_workers", int, None, "the same as threads (CP-SAT's name)",
+                  low=1, high=4096),
+        ),
+    )  # fmt: skip
 
     def check_problem(self, problem: Problem) -> None:
         cont = np.flatnonzero(problem.vtype == CONTINUOUS)
@@ -708,7 +681,7 @@ class CpSatBackend(ExactSolverBackend):
                 f"{problem.flat_name(int(cont[0]))} is continuous. Use 'highs' or 'scip'"
             )
 
-    def run(self, problem, *, time_limit, deadline, seed, mip_gap, options) -> SolverOutcome:
+    def run_solver(self, problem, *, time_limit, deadline, seed, mip_gap, options) -> SolverOutcome:
         t_build = time.perf_counter()
         from ortools.sat.python import cp_model
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from kakehashi.backends.base import Availability, QuboSamplerBackend, SampleBatch, register
 from kakehashi.backends.catalog import catalog_availability, info_for
+from kakehashi.backends.params import Param
 from kakehashi.compile.qubo import Qubo
 from kakehashi.errors import KakehashiError
 
@@ -143,10 +144,29 @@ def sampleset_to_array(sampleset: Any, n: int) -> np.ndarray:
     return X
 
 
+_READS = Param("num_reads", int, None, "reads in all (default: by the clock)", low=1, high=10**9)
+_KEEP = Param("keep", int, DEFAULT_KEEP, "best distinct samples kept", low=1, high=10**6)
+
+
 class _OpenSampler(QuboSamplerBackend):
-    """Availability from the catalog (the vendor package must be importable)."""
+    """Availability from the catalog (the vendor package must be importable); options the
+    vendor's sampler declares (dimod ``parameters``) pass through to it."""
 
     default_time_limit = 10.0
+    warm_up_modules = ("dwave.samplers",)
+
+    def vendor_sampler(self) -> Any:
+        """An instance of the vendor's sampler (to read the parameters it declares)."""
+        raise NotImplementedError
+
+    def vendor_parameters(self) -> set[str]:
+        sampler = self.vendor_sampler()
+        params = getattr(sampler, "parameters", None)
+        if isinstance(params, dict):
+            names = set(params)
+        else:
+            names = set(inspect.signature(sampler.sample).parameters)
+        return names - {"self", "bqm", "seed", "num_reads", "kwargs"}
 
     def available(self) -> Availability:
         return catalog_availability(self.name)
@@ -194,6 +214,17 @@ class DWaveSABackend(_OpenSampler):
 
     name = "dwave-sa"
     info = info_for("dwave-sa")
+    parameters = (
+        _READS,
+        Param("max_reads", int, 256, "reads at most without num_reads", low=1, high=10**9),
+        Param("num_sweeps", int, 1000, "sweeps per read", low=1, high=10**9),
+        _KEEP,
+    )
+
+    def vendor_sampler(self) -> Any:
+        from dwave.samplers import SimulatedAnnealingSampler
+
+        return SimulatedAnnealingSampler()
 
     def sample_qubo(
         self,
@@ -245,6 +276,16 @@ class DWaveTabuBackend(_OpenSampler):
 
     name = "dwave-tabu"
     info = info_for("dwave-tabu")
+    parameters = (
+        Param("num_reads", int, 4, "tabu reads (one after another)", low=1, high=10**6),
+        Param("timeout", int, None, "ms per read (default: the time limit's share)",
+              low=1, high=10**9),
+    )  # fmt: skip
+
+    def vendor_sampler(self) -> Any:
+        from dwave.samplers import TabuSampler
+
+        return TabuSampler()
 
     def sample_qubo(
         self,
@@ -297,6 +338,16 @@ class DWaveSteepestDescentBackend(_OpenSampler):
 
     name = "dwave-sd"
     info = info_for("dwave-sd")
+    parameters = (
+        _READS,
+        Param("max_reads", int, 1024, "descents at most without num_reads", low=1, high=10**9),
+        _KEEP,
+    )
+
+    def vendor_sampler(self) -> Any:
+        from dwave.samplers import SteepestDescentSolver
+
+        return SteepestDescentSolver()
 
     def sample_qubo(
         self,
@@ -353,7 +404,25 @@ def openjij_model(qubo: Qubo) -> Any:
 
 class _OpenJijBackend(_OpenSampler):
     sampler_class = "SASampler"
+    warm_up_modules = ("openjij",)
     default_sweeps = 1000
+    parameters = (
+        _READS,
+        Param("max_reads", int, 256, "reads at most without num_reads", low=1, high=10**9),
+        Param("num_sweeps", int, None, "sweeps per read (default 1000)", low=1, high=10**9),
+        _KEEP,
+    )
+
+    def vendor_sampler(self) -> Any:
+        import openjij
+
+        return getattr(openjij, self.sampler_class)()
+
+    def vendor_parameters(self) -> set[str]:
+        sampler = self.vendor_sampler()
+        return set(inspect.signature(sampler.sample).parameters) - {
+            "self", "bqm", "seed", "num_reads", "kwargs", "num_sweeps"
+        }  # fmt: skip
 
     def sample_qubo(
         self,

@@ -14,6 +14,7 @@ import numpy as np
 
 from kakehashi.backends.base import QuboSamplerBackend, SampleBatch, register
 from kakehashi.backends.catalog import info_for
+from kakehashi.backends.params import Param
 from kakehashi.compile.qubo import Qubo
 
 
@@ -70,6 +71,11 @@ class ReferenceSABackend(QuboSamplerBackend):
     name = "reference-sa"
     info = info_for("reference-sa")
     default_time_limit = 5.0
+    parameters = (
+        Param("num_reads", int, 16, "anneals run side by side", low=1, high=10**6),
+        Param("num_sweeps", int, 500, "sweeps per anneal (shortened to fit the time)",
+              low=2, high=10**9),
+    )  # fmt: skip
 
     def sample_qubo(
         self,

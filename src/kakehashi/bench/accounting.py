@@ -310,40 +310,19 @@ def is_remote(info: Any) -> bool:
 def price(
     price_model: dict[str, Any], *, seconds: float, shots: int, tasks: int = 1
 ) -> float | None:
-    """Money for a run under a price model, or ``None`` when it cannot be priced.
-
-    Understands the catalog's ``usage`` fields ``per_task``, ``per_shot`` (``shots`` is the
-    total over tasks), ``per_second`` with ``min_seconds`` per task, plus ``per_minute``,
-    ``per_hour``, ``minimum`` (money per task) and ``{"unit": ..., "price": ...}``.
+    """Money for a run under a price model, or ``None`` when it cannot be priced: the same
+    formula as the estimate before the run (:func:`kakehashi.backends.pricing.usage_money`;
+    ``shots`` is the total over tasks).
 
     Example:
         >>> price({"per_task": 0.3, "per_shot": 0.00035}, seconds=0.1, shots=1000)
         0.65
     """
-    if not price_model or price_model.get("model") == "unpublished":
+    if not price_model:
         return None
-    model = dict(price_model)
-    if "unit" in model and "price" in model:
-        unit = str(model["unit"]).lower().removeprefix("per_").removeprefix("per ")
-        model[f"per_{unit}"] = model["price"]
-    if str(model.get("unit", "")).lower() == "free":
-        return 0.0
-    billed = max(seconds, float(model.get("min_seconds", 0.0)) * tasks)
-    rates = {
-        "per_task": tasks,
-        "per_shot": shots,
-        "per_second": billed,
-        "per_minute": billed / 60.0,
-        "per_hour": billed / 3600.0,
-    }
-    known = [k for k in rates if isinstance(model.get(k), (int, float))]
-    if not known:
-        return None
-    total = sum(float(model[k]) * rates[k] for k in known)
-    minimum = model.get("minimum")
-    if isinstance(minimum, (int, float)):
-        total = max(total, float(minimum) * tasks)
-    return round(total, 12)
+    from kakehashi.backends.pricing import usage_money
+
+    return usage_money(price_model, tasks=tasks, shots=shots, seconds=seconds)[0]
 
 
 def backend_profile(backend: Any, options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -411,7 +390,9 @@ def account_run(
     if reported is not None:
         money, currency, money_method = float(reported), resources.currency, "reported by backend"
     elif pm.get("model") == "cpu-time":
-        money = meter.cpu_seconds / 3600.0 * cfg.cpu_price_per_hour
+        from kakehashi.backends.pricing import cpu_money
+
+        money = cpu_money(meter.cpu_seconds, cfg.cpu_price_per_hour)
         money_method = (
             f"CPU time at {cfg.cpu_price_per_hour:g} {cfg.currency}/vCPU-hour "
             f"({cfg.cpu_price_source})"

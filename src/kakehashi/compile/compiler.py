@@ -11,7 +11,8 @@ Every step is sparse linear algebra over the Problem's arrays:
    slack bits) and the penalty ``w_r (a'·z − t)²``; for all rows at once that is
    ``zᵀCᵀWCz − 2tᵀWCz + tᵀWt``, one sparse product.
 4. Weights start from the objective's scale (the largest change one bit flip can make to it),
-   so they never explode; the adaptive loop in penalty.py raises those that stay violated.
+   so they never explode; the adaptive loop (backends/penalty_loop.py) raises those that
+   stay violated.
 """
 
 from __future__ import annotations

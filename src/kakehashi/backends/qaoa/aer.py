@@ -15,8 +15,10 @@ import numpy as np
 
 from kakehashi.backends.base import Availability, register
 from kakehashi.backends.catalog import catalog_availability, info_for
+from kakehashi.backends.params import Param
 from kakehashi.backends.qaoa.circuit import counts_to_samples, qiskit_circuit
 from kakehashi.backends.qaoa.core import (
+    MAX_MEMORY,
     Engine,
     QAOABackend,
     check_statevector_memory,
@@ -165,9 +167,14 @@ class QAOAAerBackend(QAOABackend):
     """
 
     name = "qaoa-aer"
+    warm_up_modules = ("qiskit", "qiskit_aer")
     info = info_for("qaoa-aer")
     default_time_limit = 20.0
-    target_options = ("method", "max_memory", "bond_dimension")
+    parameters = (
+        Param("method", str, "auto", "Aer simulation method", choices=METHODS),
+        MAX_MEMORY,
+        Param("bond_dimension", int, MPS_BOND_DIMENSION, "MPS bond cap", low=1, high=10**5),
+    )
 
     def available(self) -> Availability:
         return catalog_availability(self.name)

@@ -29,7 +29,9 @@ import numpy as np
 
 from kakehashi.backends.base import Availability, register
 from kakehashi.backends.catalog import catalog_availability, info_for
+from kakehashi.backends.params import Param
 from kakehashi.backends.qaoa.core import (
+    MAX_MEMORY,
     Engine,
     QAOABackend,
     check_statevector_memory,
@@ -189,9 +191,10 @@ class BraketLocalBackend(QAOABackend):
     """
 
     name = "braket-local"
+    warm_up_modules = ("qiskit_aer", "braket.devices")
     info = info_for("braket-local")
     default_time_limit = 30.0
-    target_options = ("max_memory",)
+    parameters = (MAX_MEMORY,)
 
     def available(self) -> Availability:
         return catalog_availability(self.name)
@@ -228,11 +231,15 @@ class QAOABraketBackend(QAOABackend):
     """
 
     name = "qaoa-braket"
+    warm_up_modules = ("qiskit_aer", "braket.aws")
     catalog_limit = True
     info = info_for("qaoa-braket")
     default_time_limit = 600.0
     default_shots = 1000
-    target_options = ("device", "max_memory")
+    parameters = (
+        Param("device", str, None, "a Braket device ARN"),
+        MAX_MEMORY,
+    )
 
     def available(self) -> Availability:
         avail = catalog_availability(self.name)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from kakehashi.backends.base import QuboSamplerBackend, SampleBatch
+from kakehashi.backends.params import Param
 from kakehashi.backends.qaoa.hamiltonian import DIAGONAL_MAX_QUBITS, IsingCost, cvar
 from kakehashi.backends.qaoa.optimize import optimise_angles
 from kakehashi.compile.qubo import Qubo
@@ -151,6 +152,23 @@ def draw_shots(
 
 
 # ---------------------------------------------------------------------- the backend
+QAOA_PARAMETERS = (
+    Param("reps", int, 2, "QAOA layers p", low=1, high=100),
+    Param("shots", int, None, "shots of the final sampling (default 1024)", low=1, high=10**7),
+    Param("maxiter", int, None, "optimiser evaluations at most", low=1, high=10**6),
+    Param("objective", str, "expectation", "what the angles optimise",
+          choices=("expectation", "cvar")),
+    Param("cvar_alpha", float, 0.25, "share of the best shots CVaR averages",
+          low=1e-6, high=1.0),
+    Param("initial_params", (list, tuple, np.ndarray), None, "[γ_1 … γ_p, β_1 … β_p]"),
+    Param("optimize_on", str, "simulator", "where the angles are optimised",
+          choices=("simulator", "device")),
+    Param("eval_shots", int, None, "shots per evaluation on a sampling engine",
+          low=1, high=10**7),
+)  # fmt: skip
+MAX_MEMORY = Param("max_memory", (int, str), None, "bytes (or '8GiB') a simulation may take")
+
+
 class QAOABackend(QuboSamplerBackend):
     """QAOA on a gate-based target. Subclasses implement :meth:`make_engines`.
 
@@ -163,17 +181,13 @@ class QAOABackend(QuboSamplerBackend):
 
     default_time_limit = 30.0
     default_shots = 1024
-    common_options = (
-        "reps",
-        "shots",
-        "maxiter",
-        "objective",
-        "cvar_alpha",
-        "initial_params",
-        "optimize_on",
-        "eval_shots",
-    )
-    target_options: tuple[str, ...] = ()
+    target_parameters: tuple[Param, ...] = ()
+
+    def shared_parameters(self) -> tuple[Param, ...]:
+        return (*super().shared_parameters(), *QAOA_PARAMETERS)
+
+    def variable_limit(self) -> int | None:
+        return None  # by device and simulation method: make_engines checks
 
     def make_engines(
         self, cost: IsingCost, qubo: Qubo, *, reps: int, seed: int | None, options: dict[str, Any]
@@ -249,12 +263,6 @@ class QAOABackend(QuboSamplerBackend):
         **options: Any,
     ) -> SampleBatch:
         t0 = time.perf_counter()
-        unknown = sorted(set(options) - set(self.common_options) - set(self.target_options))
-        if unknown:
-            raise KakehashiError(
-                f"{self.name}: unknown option(s) {unknown}; it takes "
-                f"{', '.join((*self.common_options, *self.target_options))}"
-            )
         if objective not in ("expectation", "cvar"):
             raise KakehashiError(f"objective={objective!r}; use 'expectation' or 'cvar'")
         if not (isinstance(reps, int) and reps >= 1):

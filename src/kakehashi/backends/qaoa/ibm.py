@@ -28,8 +28,10 @@ import numpy as np
 
 from kakehashi.backends.base import Availability, register
 from kakehashi.backends.catalog import catalog_availability, info_for
+from kakehashi.backends.params import Param
 from kakehashi.backends.qaoa.circuit import counts_to_samples, qiskit_circuit
 from kakehashi.backends.qaoa.core import (
+    MAX_MEMORY,
     Engine,
     QAOABackend,
     check_statevector_memory,
@@ -317,10 +319,15 @@ class QAOAIBMBackend(QAOABackend):
     """
 
     name = "qaoa-ibm"
+    warm_up_modules = ("qiskit", "qiskit_aer", "qiskit_ibm_runtime")
     catalog_limit = True
     info = info_for("qaoa-ibm")
     default_time_limit = 60.0
-    target_options = ("device", "optimization_level", "max_memory")
+    parameters = (
+        Param("device", str, None, "an IBM device, or a fake one such as 'FakeSherbrooke'"),
+        Param("optimization_level", int, None, "transpiler level", low=0, high=3),
+        MAX_MEMORY,
+    )
 
     def available(self) -> Availability:
         # Fake devices run offline, so the backend is usable with only the SDK; the

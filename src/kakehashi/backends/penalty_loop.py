@@ -1,10 +1,14 @@
 """The adaptive penalty loop shared by every heuristic (QUBO-sampling) backend.
 
+It lives in the backend layer, not in ``compile/``: compilation only turns a Problem into a
+Qubo; this loop drives a sampler, so it belongs with the samplers.
+
 Round 1 samples the Qubo with the automatic weights. While no sample is feasible and time
 remains, the weights of the constraint groups that stay violated are raised 4× and the Qubo is
 re-sampled (only the penalty part is rebuilt). Once a feasible sample exists the rest of the
 budget goes to one last round at those weights. Every sample of every round is kept and
-evaluated against the original problem, so nothing the sampler found is lost.
+evaluated against the original problem once (the evaluation is handed to the Result, which
+does not evaluate again), so nothing the sampler found is lost.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from kakehashi.compile.compiler import Compiled, compile_problem
-from kakehashi.errors import KakehashiError
+from kakehashi.errors import OptionError
 from kakehashi.model.problem import Problem
 
 RAISE_FACTOR = 4.0  # rounds are expensive: reach a sufficient weight in few of them
@@ -27,6 +31,7 @@ MAX_RAISE = 2.0**12  # a weight never grows past 4096× its automatic value
 @dataclasses.dataclass
 class AdaptiveRun:
     samples: np.ndarray
+    evaluation: dict[str, np.ndarray] | None = None  # problem.evaluate(samples), done once
     compile_seconds: float = 0.0
     solve_seconds: float = 0.0
     decode_seconds: float = 0.0
@@ -61,7 +66,7 @@ def adaptive_solve(
     also adaptive unless ``max_rounds=1``).
     """
     if penalty not in ("adaptive", "fixed") and not isinstance(penalty, (int, float, dict)):
-        raise KakehashiError(
+        raise OptionError(
             f"penalty={penalty!r} is not understood; use 'adaptive', 'fixed', a number that "
             "scales the automatic weights, or a dict of weights per constraint group"
         )
@@ -78,6 +83,7 @@ def adaptive_solve(
     history: list[dict[str, Any]] = []
     auto_weights = compiled.weights.copy()
     all_samples: list[np.ndarray] = []
+    all_evals: list[dict[str, np.ndarray]] = []
     found_feasible = False
     for r in range(rounds):
         remaining = time_limit - (time.perf_counter() - start)
@@ -98,6 +104,7 @@ def adaptive_solve(
         X = compiled.decode(batch.samples)
         all_samples.append(X)
         ev = problem.evaluate(X)
+        all_evals.append(ev)
         run.decode_seconds += time.perf_counter() - t
         feasible_now = bool(ev["feasible"].any())
         history.append(
@@ -118,7 +125,9 @@ def adaptive_solve(
         t = time.perf_counter()
         compiled = _raise_violated(compiled, problem, ev, auto_weights)
         run.compile_seconds += time.perf_counter() - t
-    run.samples = np.concatenate(all_samples) if all_samples else run.samples
+    if all_samples:
+        run.samples = np.concatenate(all_samples)
+        run.evaluation = {k: np.concatenate([ev[k] for ev in all_evals]) for k in all_evals[0]}
     run.info = {
         "rounds": history,
         "final_weights": compiled.weight_map,
