@@ -73,12 +73,12 @@ def solve(
     time_limit: Annotated[
         float | None,
         typer.Option(
-            "--time-limit", "-t", help="Seconds (0 < t ≤ 30 days)", callback=time_limit_option
+            "--time-limit", "-t", help="Seconds (0 < t ≤ one week)", callback=time_limit_option
         ),
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", help="Random seed in [0, 2**32-1] (recorded)", callback=seed_option),
+        typer.Option("--seed", help="Random seed in [0, 2**63-1] (recorded)", callback=seed_option),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
     samples: Annotated[bool, typer.Option("--samples", help="Include all samples in JSON")] = False,

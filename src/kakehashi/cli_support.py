@@ -20,7 +20,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from kakehashi.limits import MAX_SEED, MAX_TIME_LIMIT, LimitError, check_seed, check_time_limit
+from kakehashi.backends.arguments import MAX_SEED, MAX_TIME_LIMIT, check_seed, check_time_limit
+from kakehashi.errors import KakehashiError
 
 
 def one_line(message: object) -> str:
@@ -84,27 +85,27 @@ def is_no_args_help(exc: BaseException) -> bool:
 
 
 def time_limit_option(value: float | None) -> float | None:
-    """Typer callback: ``--time-limit`` finite and in (0, 30 days], else a usage error."""
+    """Typer callback: ``--time-limit`` finite and in (0, one week], else a usage error."""
     if value is None:
         return None
     try:
-        return check_time_limit(value, "--time-limit")
-    except LimitError:
+        return check_time_limit(value)
+    except KakehashiError:
         raise typer.BadParameter(
-            f"expected a finite number of seconds in (0, {MAX_TIME_LIMIT:.0f}] (30 days), "
+            f"expected a finite number of seconds in (0, {MAX_TIME_LIMIT:.0f}] (one week), "
             f"got {value}; give e.g. --time-limit 10"
         ) from None
 
 
 def seed_option(value: int | None) -> int | None:
-    """Typer callback: ``--seed`` an integer in [0, 2**32 − 1], else a usage error."""
+    """Typer callback: ``--seed`` an integer in [0, 2**63 − 1], else a usage error."""
     if value is None:
         return None
     try:
-        return check_seed(value, "--seed")
-    except LimitError:
+        return check_seed(value)
+    except KakehashiError:
         raise typer.BadParameter(
-            f"expected an integer in [0, {MAX_SEED}] (2**32 - 1), got {value}; give e.g. --seed 7"
+            f"expected an integer in [0, {MAX_SEED}] (2**63 - 1), got {value}; give e.g. --seed 7"
         ) from None
 
 

@@ -1,33 +1,32 @@
-"""The documented bounds on arguments and input sizes, and the checks that enforce them.
+"""The memory budget every reader works within: how much a file may declare and inflate.
 
-One place for the numbers every entry point shares (the CLI, ``kakehashi.solve``, the
-readers), so a bound means the same thing wherever it is met.
+A reader refuses a file declaring more than :func:`max_variables` variables or
+:func:`max_terms` coefficients, and inflates at most :func:`max_input_bytes` bytes of a
+(compressed) file, before allocating anything for it. Each has a sensible default and an
+environment override:
 
-- ``time_limit``: a finite number of seconds, ``0 < t ≤ MAX_TIME_LIMIT`` (30 days).
-- ``seed``: an integer, ``0 ≤ seed ≤ MAX_SEED`` (``2**32 − 1``, the widest range every engine
-  and vendor sampler accepts).
-- Input sizes: a reader refuses a file declaring more than :func:`max_variables` variables or
-  :func:`max_terms` coefficients, and inflates at most :func:`max_input_bytes` bytes of a
-  compressed file. Each has a sensible default and an environment override
-  (``KAKEHASHI_MAX_VARIABLES``, ``KAKEHASHI_MAX_TERMS``, ``KAKEHASHI_MAX_INPUT_BYTES``).
+===========================  ============  =============================================
+variable                      default       what it bounds
+===========================  ============  =============================================
+``KAKEHASHI_MAX_VARIABLES``   10 000 000    declared variables (files read through OMMX
+                                            — QPLIB — take a twentieth of it)
+``KAKEHASHI_MAX_TERMS``       100 000 000   declared coefficients / matrix entries
+``KAKEHASHI_MAX_INPUT_BYTES`` 268 435 456   bytes read from one file, after gunzipping
+===========================  ============  =============================================
+
+(The bounds on ``time_limit`` and ``seed`` live with ``solve``'s own checks, in
+:mod:`kakehashi.backends.arguments`.)
 
 Example:
-    >>> check_time_limit(2.5)
-    2.5
-    >>> check_seed(7)
-    7
+    >>> max_variables() >= 1 and max_terms() >= max_variables()
+    True
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 
 from kakehashi.errors import KakehashiError
-
-MAX_TIME_LIMIT = 30 * 24 * 3600.0
-MAX_SEED = 2**32 - 1
 
 # Defaults sized so a file that passes them fits in a few GiB of memory: 10 million variables
 # (a handful of float64 arrays of 80 MB) and 100 million coefficients.
@@ -37,48 +36,7 @@ DEFAULT_MAX_INPUT_BYTES = 256 << 20  # 256 MiB of (decompressed) text
 
 
 class LimitError(KakehashiError):
-    """An argument or a declared size is outside its documented bound."""
-
-
-def check_time_limit(value: object, what: str = "time_limit") -> float:
-    """``value`` as seconds, or a :class:`LimitError` unless finite and in (0, MAX_TIME_LIMIT].
-
-    Example:
-        >>> check_time_limit(1)
-        1.0
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise LimitError(
-            f"{what} must be a number of seconds, got {type(value).__name__} {value!r}; "
-            f"give e.g. {what}=10"
-        )
-    seconds = float(value)
-    if not math.isfinite(seconds) or not 0 < seconds <= MAX_TIME_LIMIT:
-        raise LimitError(
-            f"{what} must be a finite number of seconds in (0, {MAX_TIME_LIMIT:.0f}] "
-            f"(30 days), got {value!r}; give e.g. {what}=10"
-        )
-    return seconds
-
-
-def check_seed(value: object, what: str = "seed") -> int:
-    """``value`` as an integer seed, or a :class:`LimitError` unless in [0, MAX_SEED].
-
-    Example:
-        >>> check_seed(2**32 - 1)
-        4294967295
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise LimitError(
-            f"{what} must be an integer in [0, {MAX_SEED}], got {type(value).__name__} "
-            f"{value!r}; give e.g. {what}=7"
-        )
-    if not 0 <= int(value) <= MAX_SEED:
-        raise LimitError(
-            f"{what} must be an integer in [0, {MAX_SEED}] (2**32 - 1), got {value}; "
-            f"give e.g. {what}=7"
-        )
-    return int(value)
+    """A budget setting (an environment variable) is not a usable number."""
 
 
 def _env_int(name: str, default: int) -> int:

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from kakehashi.backends.arguments import check_time_limit
 from kakehashi.cli_support import non_negative_option, positive_option, print_line, seed_option
 from kakehashi.errors import KakehashiError
-from kakehashi.limits import check_time_limit
 
 console = Console()
 # more repeats than this is a typo, not a benchmark (each repeat is a full run)
@@ -35,7 +35,10 @@ def _floats(text: str | None, what: str) -> list[float] | None:
             f"{what} must be numbers (seconds), comma-separated; got {text!r}"
         ) from None
     for value in values:
-        check_time_limit(value, what)
+        try:
+            check_time_limit(value)
+        except KakehashiError as exc:
+            raise KakehashiError(f"{what}: {exc}") from None
     return values
 
 

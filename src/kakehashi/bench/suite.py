@@ -285,18 +285,19 @@ def _text(head: dict, key: str, default: str, where: str) -> str:
 
 
 def _time_limits(head: dict, where: str) -> tuple[float, ...]:
-    from kakehashi.limits import LimitError, check_time_limit
+    from kakehashi.backends.arguments import MAX_TIME_LIMIT, check_time_limit
 
     raw = head.get("time_limit", 1.0)
     values = raw if isinstance(raw, list) else [raw]
     expected = (
-        "positive seconds: a number or a list of numbers, each finite and ≤ 2592000 (30 days)"
+        "positive seconds: a number or a list of numbers, each finite and "
+        f"≤ {MAX_TIME_LIMIT:.0f} (one week)"
     )
     if not values:
         raise _bad(where, "time_limit", raw, expected)
     try:
         return tuple(check_time_limit(v) for v in values)
-    except LimitError:
+    except KakehashiError:
         raise _bad(where, "time_limit", raw, expected) from None
 
 
@@ -308,12 +309,12 @@ def _repeats(head: dict, where: str) -> int:
 
 
 def _seed(head: dict, where: str) -> int:
-    from kakehashi.limits import MAX_SEED, LimitError, check_seed
+    from kakehashi.backends.arguments import MAX_SEED, check_seed
 
     value = head.get("seed", 0)
     try:
         return check_seed(value)
-    except LimitError:
+    except KakehashiError:
         raise _bad(where, "seed", value, f"a whole number in [0, {MAX_SEED}]") from None
 
 
