@@ -3,6 +3,7 @@ traceback — whatever copy of click typer carries. Error text is printed litera
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -140,3 +141,16 @@ def test_installed_entry_point_never_traces(args):
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr
     assert len(error_lines(out.stderr)) == 1 and out.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("size", "seed", "needle"),
+    [(10**9, 1, "outside [1, 1000000]"), (0, 1, "outside"), (1.5, 1, "whole number"),
+     (5, -1, "negative"), (5, 1.5, "not an integer")],
+)  # fmt: skip
+def test_generators_check_size_and_seed_before_allocating(size, seed, needle):
+    from kakehashi.apps import get_use_case
+    from kakehashi.errors import KakehashiError
+
+    with pytest.raises(KakehashiError, match=re.escape(needle)):
+        get_use_case("knapsack").generate(size, seed=seed)

@@ -400,7 +400,14 @@ def _naming_the_file(read):
 def _size_checked(generate):
     @functools.wraps(generate)
     def checked(self, size, *args, **kwargs):
-        return generate(self, self.check_size(size), *args, **kwargs)
+        from kakehashi.backends.arguments import check_seed
+
+        size = self.check_size(size)
+        if args:  # seed given by position
+            args = (check_seed(args[0]), *args[1:])
+        elif "seed" in kwargs:
+            kwargs["seed"] = check_seed(kwargs["seed"])
+        return generate(self, size, *args, **kwargs)
 
     return checked
 
