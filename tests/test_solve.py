@@ -77,7 +77,7 @@ def test_best_prefers_feasible_then_objective():
 
 def test_auto_choice_is_recorded():
     r = kakehashi.solve(kakehashi.examples.small_maxcut(), seed=1)
-    assert r.info["auto_choice"] == "exact"
+    assert r.info["auto_choice"] == r.backend == r.info["router"]["choice"]
 
 
 def test_unknown_backend_suggests_names():

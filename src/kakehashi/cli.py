@@ -90,12 +90,20 @@ def solve(
             callback=non_negative_option("--max-cost"),
         ),
     ] = None,
+    prefer: Annotated[
+        str | None,
+        typer.Option("--prefer", help="With auto: quality, time, cost, co2 or quantum"),
+    ] = None,
+    router: Annotated[
+        str | None, typer.Option("--router", help="With auto: a router model file, or 'rule'")
+    ] = None,
 ) -> None:
     """Solve a problem file and print the best answer."""
     import kakehashi
 
     problem = kakehashi.load(file)
     extra = {} if max_cost is None else {"max_cost": max_cost}
+    extra.update({k: v for k, v in (("prefer", prefer), ("router", router)) if v is not None})
     result = kakehashi.solve(problem, backend=backend, time_limit=time_limit, seed=seed, **extra)
     if as_json:
         typer.echo(result.to_json(include_samples=samples))
@@ -185,6 +193,10 @@ app.command("report")(_bench_cli.report)
 from kakehashi.apps.cli import apps_app  # noqa: E402
 
 app.add_typer(apps_app, name="apps")
+from kakehashi.router import cli as _router_cli  # noqa: E402  (router train, explain)
+
+app.add_typer(_router_cli.router_app, name="router")
+app.command("explain")(_router_cli.explain)
 
 
 @functools.cache

@@ -209,6 +209,8 @@ class Result:
             )
         lines.append(f"samples    {self.num_samples} (feasible {self.feasible_mask.mean():.0%})")
         lines.append(f"seed       {self.seed}")
+        if isinstance(self.info.get("router"), dict):
+            lines.append(f"router     {self.info['router'].get('reason', '')}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -89,6 +89,9 @@ def solve(
     time_limit: float | None = None,
     seed: int | None = None,
     max_cost: float | None = None,
+    prefer: str | None = None,
+    portfolio: int | None = None,
+    router: str | None = None,
     **options: Any,
 ) -> Result:
     """Solve ``problem`` on ``backend`` within ``time_limit`` seconds.
@@ -103,6 +106,10 @@ def solve(
     ``max_cost`` (in the backend's currency, USD in the catalog) refuses the run with
     :class:`~kakehashi.errors.BudgetError` before anything is sent when the catalog's
     estimate exceeds it (see ``backend.estimate``).
+
+    ``backend="auto"`` lets :mod:`kakehashi.router` choose (``prefer="quality" | "time" |
+    "cost" | "co2" | "quantum"``, ``router=`` a model file or ``"rule"``); the choice and
+    its reason are in ``result.info["router"]``.
 
     Every answer is decoded to the problem's own variables and evaluated against the
     original problem, whatever machine produced it.
@@ -119,11 +126,29 @@ def solve(
     if seed is None:
         # a run is always reproducible: draw a seed and record it
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-    chosen = choose_backend(prob) if _is_auto(backend) else get_backend(backend)
+    decision = None
+    if _is_auto(backend):
+        from kakehashi.router.selector import route
+
+        decision = route(prob, time_limit=time_limit, prefer=prefer or "quality",
+                         max_cost=max_cost, router=router, options=options)  # fmt: skip
+        if portfolio is not None:
+            from kakehashi.router.portfolio import race_top
+
+            return race_top(prob, decision, portfolio, time_limit=time_limit, seed=seed,
+                            t0=t0, max_cost=max_cost, **options)  # fmt: skip
+        chosen = get_backend(decision.choice)
+    elif prefer is not None or portfolio is not None or router is not None:
+        raise KakehashiError(
+            "prefer=, portfolio= and router= choose among backends: use them with backend='auto'"
+        )
+    else:
+        chosen = get_backend(backend)
     result = run_on(chosen, prob, time_limit=time_limit, seed=seed, max_cost=max_cost, **options)
     result.timing.total = time.perf_counter() - t0
-    if _is_auto(backend):
+    if decision is not None:
         result.info["auto_choice"] = chosen.name
+        result.info["router"] = decision.to_dict()
     return result
 
 
