@@ -62,6 +62,10 @@ USAGE_ERRORS = [
     (["bench", "quick", "--pue", "0"], "--pue"),
     (["bench", "quick", "--target-gap", "-1"], "--target-gap"),
     (["report"], "Missing argument"),
+    (["explain", "x.json", "--time-limit", "-1"], "finite number of seconds"),
+    (["explain", "x.json", "--max-cost", "nan"], "--max-cost"),
+    (["router", "bogus"], "No such command"),
+    (["router", "train", "x.sqlite", "--out", "m.npz", "--seed", "-1"], "--seed"),
     (["report", "nowhere.sqlite", "--target-gap", "nan"], "--target-gap"),
 ]
 

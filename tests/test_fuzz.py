@@ -371,6 +371,8 @@ COMMANDS = [
     ["apps", "run", "knapsack", "--instance", "missing.txt"],
     ["bench", "no-such-suite"],
     ["report", "missing.sqlite"],
+    ["explain", "missing.json"],
+    ["router", "train", "missing.sqlite", "--out", "m.npz"],
 ]
 OPTIONS = {
     "solve": ["--time-limit", "--seed", "--max-cost", "--backend"],
@@ -379,6 +381,8 @@ OPTIONS = {
     "bench": ["--repeats", "--time-limit", "--seed", "--target-gap", "--pue", "--cpu-price",
               "--grid-intensity", "--watts-per-core"],
     "report": ["--target-gap", "--grid-intensity"],
+    "explain": ["--time-limit", "--max-cost", "--prefer", "--router"],
+    "router": ["--seed"],
 }  # fmt: skip
 
 
