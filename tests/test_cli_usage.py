@@ -158,3 +158,9 @@ def test_generators_check_size_and_seed_before_allocating(size, seed, needle):
 
     with pytest.raises(KakehashiError, match=re.escape(needle)):
         get_use_case("knapsack").generate(size, seed=seed)
+
+
+def test_control_characters_in_messages_are_escaped():
+    from kakehashi.cli_support import one_line
+
+    assert one_line("a\x1b[31mb\tc\n  d 東京") == "a\\x1b[31mb\\tc d 東京"

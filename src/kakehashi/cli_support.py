@@ -25,8 +25,10 @@ from kakehashi.errors import KakehashiError
 
 
 def one_line(message: object) -> str:
-    """``message`` as one line: line breaks (and the indentation after them) become a space."""
-    return re.sub(r"\s*\n\s*", " ", str(message).strip())
+    """``message`` as one line: line breaks (and the indentation after them) become a space,
+    and other control characters (an escape sequence in a file name) are shown escaped."""
+    text = re.sub(r"\s*\n\s*", " ", str(message).strip())
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def print_line(console: Console, label: str, style: str, message: object) -> None:

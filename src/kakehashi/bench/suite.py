@@ -201,7 +201,9 @@ def load_suite(name_or_path: str | Path) -> Suite:
 
 
 def _read_document(path: Path) -> dict[str, Any]:
-    raw = path.read_bytes()
+    from kakehashi.model.io.readers_common import read_bytes
+
+    raw = read_bytes(path)  # bounded, like every reader
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml
@@ -217,7 +219,7 @@ def _read_document(path: Path) -> dict[str, Any]:
     else:
         try:
             doc = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise InputFormatError(
                 f"{path}: not valid TOML ({exc}); fix the line it names"
             ) from None
