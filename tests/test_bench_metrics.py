@@ -152,7 +152,7 @@ def test_local_cpu_priced_at_cloud_rate():
     assert acc["money"] == pytest.approx(4.0 / 3600 * 3.6)
     assert acc["energy_joules"] == pytest.approx(40.0)
     assert acc["co2_grams"] == pytest.approx(40.0 / 3.6e6 * 421.0)
-    assert acc["energy_method"].startswith("model")
+    assert acc["energy_method"].startswith("estimated: model")
 
 
 def test_meter_measures_cpu_time():

@@ -43,7 +43,7 @@ def comparison():
 
 
 def test_comparison_table(comparison):
-    table = comparison.table()
+    table = comparison.table("all")
     assert set(table.backend) == {"exact", "fake-qi"}
     assert set(table.instance) == {"maxcut5", "knapsack10"}
     exact = table[table.backend == "exact"]

@@ -443,6 +443,11 @@ class HighsBackend(ExactSolverBackend):
         model.setOptionValue("mip_rel_gap", float(mip_gap))
         if "threads" in options:
             model.setOptionValue("threads", _thread_option(options, 1))
+        # HiGHS's clock when each improving solution was found: the time to the best answer
+        incumbents: list[float] = []
+        model.cbMipImprovingSolution.subscribe(
+            lambda event: incumbents.append(float(event.data_out.running_time))
+        )
         build = time.perf_counter() - t_build
         t = time.perf_counter()
         model.run()
@@ -463,6 +468,7 @@ class HighsBackend(ExactSolverBackend):
             "solver": "HiGHS",
             "solver_status": model.modelStatusToString(code),
             "nodes": int(hinfo.mip_node_count) if hinfo.mip_node_count >= 0 else None,
+            "incumbent_seconds": incumbents,
         }
         integer = bool(np.any(problem.vtype != CONTINUOUS))
         samples = np.zeros((0, problem.num_variables))
@@ -640,6 +646,8 @@ class ScipBackend(ExactSolverBackend):
             "solver_status": raw,
             "nodes": int(model.getNNodes()),
             "solutions_found": int(model.getNSols()),
+            # SCIP's clock when the best solution was found (the time to the best answer)
+            "incumbent_seconds": [float(model.getSolTime(model.getBestSol()))] if rows else [],
         }
         return SolverOutcome(status, samples, bound, gap, seconds, extra, build)
 
@@ -758,6 +766,7 @@ class CpSatBackend(ExactSolverBackend):
             "objective_scale": scale,
             "branches": int(solver.num_branches),
             "conflicts": int(solver.num_conflicts),
+            "incumbent_seconds": collector.times,
         }
         return SolverOutcome(status, samples, bound, None, seconds, extra, build)
 
@@ -811,9 +820,11 @@ def _SolutionCollector(xs: list[Any], keep: int) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.rows: list[list[int]] = []
+            self.times: list[float] = []  # solver wall clock of each improving solution
 
         def on_solution_callback(self) -> None:
             self.rows.append([self.value(x) for x in xs])
+            self.times.append(float(self.wall_time))
             if len(self.rows) > max(1, keep):
                 del self.rows[0]
 

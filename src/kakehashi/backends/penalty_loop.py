@@ -114,6 +114,10 @@ def adaptive_solve(
                 "samples": int(X.shape[0]),
                 "feasible": int(ev["feasible"].sum()),
                 "time_limit": budget,
+                # when this round began (s after the call), and what it found: lets a
+                # benchmark time the run's final answer from the round that produced it
+                "started": t - start,
+                **_round_best(problem.sense, ev, batch.energies),
                 **batch.info,
             }
         )
@@ -137,6 +141,20 @@ def adaptive_solve(
         "integer_encoding": integer_encoding,
     }
     return run
+
+
+def _round_best(sense: str, ev: dict[str, np.ndarray], energies: np.ndarray) -> dict[str, Any]:
+    """The round's best feasible objective, and whether its lowest-energy sample is that
+    answer (then the engine's ``time_to_best`` is the time it was found)."""
+    feasible = np.asarray(ev["feasible"], dtype=bool)
+    objective = np.asarray(ev["objective"], dtype=float)
+    if not feasible.any():
+        return {"best_feasible_objective": None, "lowest_energy_is_best": False}
+    best = float(objective[feasible].min() if sense == "min" else objective[feasible].max())
+    energies = np.asarray(energies if energies is not None else [], dtype=float)
+    k = int(np.argmin(energies)) if energies.size == objective.size and energies.size else -1
+    lowest_is_best = k >= 0 and bool(feasible[k]) and float(objective[k]) == best
+    return {"best_feasible_objective": best, "lowest_energy_is_best": lowest_is_best}
 
 
 def _raise_violated(

@@ -216,6 +216,40 @@ def _rss_gb() -> float:
     return peak / (2**30 if os.uname().sysname == "Darwin" else 2**20)
 
 
+# how long the idle baseline is sampled (once per process, before the first metered run)
+IDLE_SAMPLE_SECONDS = 0.5
+_IDLE_WATTS: dict[tuple[str, ...], float] = {}
+
+
+def idle_watts(domains: list[Path], seconds: float = IDLE_SAMPLE_SECONDS) -> float | None:
+    """Power the RAPL domains draw while this process does nothing (W), sampled once per
+    process and cached: the machine's baseline — idle power plus whatever else runs —, which
+    a measured run's energy must not be billed for."""
+    key = tuple(str(d) for d in domains)
+    if key not in _IDLE_WATTS:
+        before = _read_rapl(domains)
+        t0 = time.perf_counter()
+        time.sleep(seconds)
+        after = _read_rapl(domains)
+        elapsed = time.perf_counter() - t0
+        if before is None or after is None or elapsed <= 0:
+            return None
+        _IDLE_WATTS[key] = _rapl_delta(before, after) / elapsed
+    return _IDLE_WATTS[key]
+
+
+def subtract_idle(raw_joules: float, idle_w: float | None, wall_seconds: float) -> float:
+    """A run's own energy: the counter's reading less the idle baseline over its wall time.
+
+    Example:
+        >>> subtract_idle(30.0, 20.0, 1.0), subtract_idle(10.0, 20.0, 1.0)
+        (10.0, 0.0)
+    """
+    if idle_w is None:
+        return raw_joules
+    return max(0.0, raw_joules - idle_w * wall_seconds)
+
+
 @dataclasses.dataclass
 class Meter:
     """Measures one run: wall time, CPU time (all threads and children), resident memory,
@@ -232,10 +266,14 @@ class Meter:
     wall_seconds: float = 0.0
     cpu_seconds: float = 0.0
     rss_gb: float = 0.0
-    rapl_joules: float | None = None
+    rapl_joules: float | None = None  # the run's own energy: idle baseline subtracted
+    rapl_raw_joules: float | None = None  # the counters' reading over the run
+    idle_watts: float | None = None
 
     def __enter__(self) -> Meter:
         self._domains = rapl_domains() if self.use_rapl else []
+        if self._domains:
+            self.idle_watts = idle_watts(self._domains)
         self._rapl0 = _read_rapl(self._domains) if self._domains else None
         self._cpu0 = _cpu_seconds()
         self._t0 = time.perf_counter()
@@ -248,7 +286,10 @@ class Meter:
         if self._rapl0 is not None:
             after = _read_rapl(self._domains)
             if after is not None:
-                self.rapl_joules = _rapl_delta(self._rapl0, after)
+                self.rapl_raw_joules = _rapl_delta(self._rapl0, after)
+                self.rapl_joules = subtract_idle(
+                    self.rapl_raw_joules, self.idle_watts, self.wall_seconds
+                )
 
 
 # ---------------------------------------------------------------------- per-run accounting
@@ -368,11 +409,14 @@ def account_run(
             cpu_seconds=meter.cpu_seconds, rss_gb=meter.rss_gb, wall_seconds=meter.wall_seconds
         )
     )
+    idle = getattr(meter, "idle_watts", None)
     local_method = (
-        f"RAPL x PUE {cfg.pue:g}"
+        f"measured: RAPL, idle baseline {idle:.3g} W subtracted, x PUE {cfg.pue:g}"
+        if meter.rapl_joules is not None and idle is not None
+        else f"measured: RAPL x PUE {cfg.pue:g}"
         if meter.rapl_joules is not None
-        else f"model: {cfg.watts_per_core:g} W/core x CPU-s + {cfg.watts_per_gb:g} W/GiB x "
-        f"GiB x s, x PUE {cfg.pue:g}"
+        else f"estimated: model {cfg.watts_per_core:g} W/core x CPU-s + {cfg.watts_per_gb:g} "
+        f"W/GiB x GiB x s, x PUE {cfg.pue:g}"
     )
     seconds, billed_from = billed_seconds(result)
     energy_j, method = local_j, local_method

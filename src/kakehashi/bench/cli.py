@@ -264,24 +264,52 @@ def report(
         ),
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Report title")] = None,
+    runs_per_day: Annotated[
+        float,
+        typer.Option(
+            "--runs-per-day",
+            help="Run rate behind the yearly energy and CO2",
+            callback=positive_option("--runs-per-day"),
+        ),
+    ] = 1000.0,
+    qoblib: Annotated[
+        Path | None,
+        typer.Option("--qoblib", help="Also write QOBLIB submission CSVs and solutions here"),
+    ] = None,
+    submitter: Annotated[
+        str, typer.Option("--submitter", help="Submitter named in the QOBLIB CSV")
+    ] = "kakehashi user",
 ) -> None:
     """Write the comparison report (HTML + Markdown + CSV) from a runs store."""
     from kakehashi.bench.store import RunStore
 
     store = RunStore.open_existing(runs)
-    _write(store, _report_file(out), baseline, target_gap, grid_intensity, title)
+    an = _write(store, _report_file(out), baseline, target_gap, grid_intensity, title,
+                runs_per_day)  # fmt: skip
+    if qoblib is not None:
+        from kakehashi.bench.qoblib_export import write_qoblib
+
+        files = write_qoblib(an, qoblib, submitter=submitter)
+        print_line(console, "QOBLIB submission", "", f"{len(files)} files in {qoblib}")
 
 
-def _write(store, out: Path, baseline, target_gap, grid, title) -> None:
+def _write(store, out: Path, baseline, target_gap, grid, title, runs_per_day=1000.0):
     from kakehashi.bench.analysis import analyse
     from kakehashi.bench.report import write_report
+    from kakehashi.bench.verdict import verdict_lines
+
+    an = analyse(store, target_gap=target_gap, baseline=baseline, grid_g_per_kwh=grid,
+                 runs_per_day=runs_per_day)  # fmt: skip
+    paths = write_report(an, out, title=f"kakehashi benchmark: {title}" if title else None)
     from kakehashi.bench.summary import summary_lines
 
-    an = analyse(store, target_gap=target_gap, baseline=baseline, grid_g_per_kwh=grid)
-    paths = write_report(an, out, title=f"kakehashi benchmark: {title}" if title else None)
-    console.rule("summary")
+    console.rule("verdict")
+    for line in verdict_lines(an):
+        console.print(line.replace("**", ""), soft_wrap=True, markup=False, highlight=False)
+    console.rule("how each machine did")
     for line in summary_lines(an):
         console.print(line.replace("**", ""), soft_wrap=True, markup=False, highlight=False)
     for w in an.warnings:
         print_line(console, "warning", "yellow", w)
     print_line(console, "report", "", ", ".join(str(p) for p in paths.values()))
+    return an

@@ -25,6 +25,10 @@ from kakehashi.bench.store import RunStore
 from kakehashi.bench.suite import InstanceSpec, load_suite
 from kakehashi.errors import KakehashiError
 
+# what a reader needs first; the rest stays available with table("all")
+KEY_COLUMNS = ("instance", "backend", "time_limit", "success_p", "tts99", "median_gap", "money",
+               "co2_g")  # fmt: skip
+
 
 @dataclasses.dataclass
 class Comparison:
@@ -67,10 +71,34 @@ class Comparison:
         """The classical baseline the report names."""
         return self.analysis().baseline
 
-    def table(self) -> Any:
-        """Per (instance, backend, budget): success, gaps, TTS99 with intervals, time spread,
-        energy, CO2, money (a pandas DataFrame)."""
-        return self.analysis().table
+    def table(self, columns: str | Sequence[str] = "key") -> Any:
+        """Per (instance, backend, budget), a pandas DataFrame. By default the key columns —
+        instance, backend, budget, success probability, TTS99, median gap, money and CO2 per
+        run —; ``columns="all"`` gives every column (intervals, time spread, energy, sources,
+        projections onto real machines …), or pass a list of names.
+
+        Example:
+            >>> import kakehashi
+            >>> cmp = kakehashi.compare(kakehashi.examples.small_maxcut(), ["exact"],
+            ...                         repeats=1, time_limit=0.1, warmup=False)
+            >>> list(cmp.table().columns)  # doctest: +NORMALIZE_WHITESPACE
+            ['instance', 'backend', 'time_limit', 'success_p', 'tts99', 'median_gap',
+             'money', 'co2_g']
+            >>> len(cmp.table("all").columns) > 30
+            True
+        """
+        full = self.analysis().table
+        if isinstance(columns, str) and columns == "all":
+            return full
+        names = list(KEY_COLUMNS) if isinstance(columns, str) and columns == "key" else columns
+        if isinstance(names, str):
+            raise KakehashiError(f"columns={columns!r}: use 'key', 'all' or a list of names")
+        missing = [c for c in names if c not in full.columns]
+        if missing:
+            raise KakehashiError(
+                f"no column(s) {missing} in the comparison table; it has {list(full.columns)}"
+            )
+        return full[[c for c in names if c in full.columns]]
 
     def backends_table(self) -> Any:
         """Per backend: instances solved, mean success, TTS99 geo-mean, costs, Pareto flag."""
@@ -81,9 +109,13 @@ class Comparison:
         return self.analysis().runs
 
     def summary(self) -> str:
+        """The verdict (use X, the best quantum machine, break-even, outlook), then how each
+        machine did against the classical baseline."""
         from kakehashi.bench.summary import summary_lines
+        from kakehashi.bench.verdict import verdict_lines
 
-        return "\n\n".join(summary_lines(self.analysis()))
+        an = self.analysis()
+        return "\n\n".join([*verdict_lines(an), *summary_lines(an)])
 
     def report(self, path: str | Path, *, title: str | None = None) -> dict[str, Path]:
         """Write the HTML report at ``path`` plus ``.md``, ``.csv`` and ``-runs.csv`` beside it."""

@@ -157,10 +157,22 @@ def _run_one(
         time_to_best=_time_to_best(result),
         cpu_seconds=meter.cpu_seconds,
         rss_gb=meter.rss_gb,
-        result_info_json=to_json(result.info),
+        result_info_json=to_json(_info_with_solution(result)),
     )
     row.update(account_run(meter, result, backend, cfg, options))
     return row
+
+
+# the best answer is kept with the run (for QOBLIB solution files) up to this many variables
+KEEP_SOLUTION_UP_TO = 20_000
+
+
+def _info_with_solution(result: Any) -> dict[str, Any]:
+    """``Result.info`` plus the best answer's values in the Problem's variable order."""
+    info = dict(result.info or {})
+    if result.num_samples and len(result.best_sample) <= KEEP_SOLUTION_UP_TO:
+        info["best_solution"] = [float(v) for v in result.best_sample]
+    return info
 
 
 def _load_avg() -> float | None:
@@ -175,18 +187,45 @@ def _time_to_best(result: Any) -> float | None:
     """Seconds from the call until the run first held its final best answer, when known.
 
     Engines report when they found their best (``time_to_best`` per penalty round); with a
-    single round that time plus compilation is the run's. Otherwise unknown (``None``), and
-    time-to-target curves fall back to the run's whole time.
+    single round that time plus compilation is the run's. MIP solvers report the solver's
+    clock at each improving solution (``incumbent_seconds``, from their callbacks): the last
+    one plus compilation and model building. Otherwise unknown (``None``), and TTS99 and
+    time-to-target curves fall back to the run's whole time (the report says so).
     """
     info = result.info or {}
     value = info.get("time_to_best")
     if isinstance(value, (int, float)):
         return float(value)
+    incumbents = info.get("incumbent_seconds")
+    if isinstance(incumbents, list) and incumbents and result.num_samples:
+        return float(result.timing.compile) + float(incumbents[-1])
     rounds = info.get("rounds")
     if isinstance(rounds, list) and len(rounds) == 1 and isinstance(rounds[0], dict):
         value = rounds[0].get("time_to_best")
         if isinstance(value, (int, float)):
             return float(result.timing.compile) + float(value)
+    if isinstance(rounds, list) and len(rounds) > 1 and result.num_samples and result.feasible:
+        return _time_to_best_of_rounds(rounds, float(result.objective))
+    return None
+
+
+def _time_to_best_of_rounds(rounds: list[Any], objective: float) -> float | None:
+    """Penalty rounds: the first round that found the final answer, from its start, plus the
+    engine's time to its best sample when that sample is the answer (else unknown)."""
+    for rnd in rounds:
+        if not isinstance(rnd, dict):
+            return None
+        best = rnd.get("best_feasible_objective")
+        if best is None or not math.isclose(best, objective, rel_tol=1e-12, abs_tol=1e-12):
+            continue
+        started, ttb = rnd.get("started"), rnd.get("time_to_best")
+        if (
+            rnd.get("lowest_energy_is_best")
+            and isinstance(started, (int, float))
+            and (isinstance(ttb, (int, float)))
+        ):
+            return float(started) + float(ttb)
+        return None
     return None
 
 

@@ -97,7 +97,8 @@ def summary_lines(an: Any) -> list[str]:
             + f" (mean success "
             f"probability {b.mean_success_p:.0%}), run time median {fmt_seconds(b.time_median)} "
             f"(min {fmt_seconds(b.time_min)}, max {fmt_seconds(b.time_max)}), "
-            f"{fmt_money(b.money_per_run)} and {b.co2_g_per_run:.3g} g CO2 per run."
+            f"{fmt_money(b.money_per_run)} and {b.co2_g_per_run:.3g} g CO2 per run "
+            f"({b.get('energy_source') or 'estimated'})."
         )
         beats = []
         for other in pb.index:
@@ -170,7 +171,7 @@ def _versus(name: str, o: Any, base: str, b: Any, tb: Any) -> str:
     if not math.isnan(cost):
         parts.append(f"at {_share(cost)} the cost per run")
     if not math.isnan(co2):
-        parts.append(f"and {_share(co2)} the CO2")
+        parts.append(f"and {_share(co2)} the CO2 ({o.get('energy_source') or 'estimated'})")
     feas = (
         ""
         if math.isnan(o.feasible_rate) or o.feasible_rate >= 1

@@ -39,7 +39,7 @@ from kakehashi.engines._core import (
 )
 from kakehashi.engines.annealing import anneal, beta_schedule
 from kakehashi.engines.bifurcation import bifurcate, gpu_available
-from kakehashi.engines.descent import polish
+from kakehashi.engines.descent import descend_rows, polish
 from kakehashi.engines.exhaustive import exhaust
 from kakehashi.engines.population import populate
 from kakehashi.engines.tabu import tabu
@@ -54,6 +54,7 @@ __all__ = [
     "bifurcate",
     "default_beta_range",
     "default_threads",
+    "descend_rows",
     "energies",
     "exhaust",
     "gpu_available",

@@ -150,6 +150,19 @@ def as_arrays(qubo: Any) -> QuboArrays:
     )
 
 
+def as_states(X: Any, n: int, rows: int | None = None) -> np.ndarray:
+    """Starting states as a fresh (rows, n) int8 array of 0s and 1s, or a ValueError: any
+    other value would send a 0/1 kernel's local fields astray (a -1 made tabu and steepest
+    descent loop forever)."""
+    X = np.array(np.atleast_2d(X), dtype=np.int8, copy=True)
+    if X.shape[1:] != (n,) or (rows is not None and X.shape[0] != rows):
+        want = f"({rows}, {n})" if rows is not None else f"{n} columns"
+        raise ValueError(f"initial_states must have {want}, got shape {X.shape}")
+    if X.size and (X.min() < 0 or X.max() > 1):
+        raise ValueError("initial_states must be 0/1 (convert spins with (1 + s) // 2)")
+    return np.ascontiguousarray(X)
+
+
 def energies(q: QuboArrays, X: np.ndarray) -> np.ndarray:
     """Exact energy of each row of a (k, n) 0/1 array (recomputed, not accumulated)."""
     X = np.atleast_2d(np.asarray(X, dtype=np.float64))
@@ -312,6 +325,15 @@ def using_threads(threads: int | None) -> Iterator[int]:
         yield want
     finally:
         nb.set_num_threads(old)
+
+
+def fewer_threads(nthreads: int, rows: int) -> int:
+    """Inside :func:`using_threads`: run on at most ``rows`` threads (one per read is the
+    most a row-parallel kernel uses; the outer context restores numba's setting)."""
+    want = max(1, min(nthreads, rows))
+    if want != nthreads:
+        nb.set_num_threads(want)
+    return want
 
 
 def deadline_of(start: float, time_limit: float | None) -> float:

@@ -14,11 +14,13 @@ import numpy as np
 
 from kakehashi.engines._core import (
     as_arrays,
+    as_states,
     clock,
     deadline_of,
     default_beta_range,
     energy_of,
     energy_tolerance,
+    fewer_threads,
     finish,
     local_fields,
     merge_traces,
@@ -139,9 +141,16 @@ def _anneal_kernel(
 
 
 def beta_schedule(
-    beta_range: tuple[float, float], num_sweeps: int, schedule: str = "geometric"
+    beta_range: tuple[float, float], num_sweeps: int, schedule: Any = "geometric"
 ) -> np.ndarray:
-    """β per sweep from hot to cold: ``geometric`` (default) or ``linear``."""
+    """β per sweep from hot to cold: ``geometric`` (default) or ``linear``; an array of βs
+    is taken as the schedule itself (one sweep each, ``beta_range`` and ``num_sweeps``
+    unused)."""
+    if not isinstance(schedule, str):
+        betas = np.asarray(schedule, dtype=np.float64).ravel()
+        if betas.size and not (betas.min() >= 0.0):
+            raise ValueError("a beta schedule must be non-negative numbers")
+        return betas
     b0, b1 = float(beta_range[0]), float(beta_range[1])
     if num_sweeps <= 0:
         return np.zeros(0)
@@ -161,7 +170,7 @@ def anneal(
     num_reads: int | None = None,
     num_sweeps: int | None = None,
     beta_range: tuple[float, float] | None = None,
-    schedule: str = "geometric",
+    schedule: Any = "geometric",
     seed: int | None = None,
     time_limit: float | None = None,
     target: float | None = None,
@@ -179,7 +188,8 @@ def anneal(
     keeps annealing batches of one read per thread until the time is up or ``target`` is
     reached, doubling the sweeps of each batch from ``num_sweeps`` (default 256) — so short
     budgets get quick anneals and long budgets slow ones — and keeps the best
-    ``max_samples`` (default 1000) samples.
+    ``max_samples`` (default 1000) samples. ``schedule`` is ``"geometric"``, ``"linear"`` or
+    an explicit array of βs, one sweep each.
 
     Example:
         >>> import numpy as np, scipy.sparse as sp
@@ -192,6 +202,8 @@ def anneal(
     seed = resolve_seed(seed)
     t0 = clock()
     deadline = deadline_of(t0, time_limit)
+    if beta_range is None and not isinstance(schedule, str) and len(schedule):
+        beta_range = (float(schedule[0]), float(schedule[-1]))  # an explicit schedule's ends
     if beta_range is None:
         # hot end colder than the generic range: on G55 in 10 s (8 seeds) the cut median
         # is 10292 (10291-10293) against 10291 (10289-10291) starting at a quarter; G22
@@ -203,6 +215,8 @@ def anneal(
     with using_threads(threads) as nthreads:
         if num_reads is None:
             num_reads = nthreads if timed else max(8, 2 * nthreads)
+        rows = num_reads if initial_states is None else max(num_reads, len(initial_states))
+        nthreads = fewer_threads(nthreads, rows)
         sweeps = int(num_sweeps) if num_sweeps is not None else (256 if timed else 1000)
         all_X, traces = [], []
         total_sweeps = 0
@@ -211,9 +225,7 @@ def anneal(
             betas = beta_schedule(beta_range, sweeps, schedule)
             t_batch = clock()
             if initial_states is not None and batch == 0:
-                X = np.array(np.atleast_2d(initial_states), dtype=np.int8, copy=True)
-                if X.shape != (X.shape[0], q.n):
-                    raise ValueError(f"initial_states must have {q.n} columns")
+                X = as_states(initial_states, q.n)
                 R = X.shape[0]
                 states = seed_states(seed, R, stream=batch)
             else:
@@ -244,7 +256,8 @@ def anneal(
                 EXP_TABLE,
             )
             all_X.append(X)
-            all_X = prune(q, all_X, max_samples or 1000)
+            if timed:  # repeated batches would pile up; counted reads are all kept
+                all_X = prune(q, all_X, max_samples or 1000)
             traces.append((rec_t, rec_e, rec_n))
             total_sweeps += int(done.sum())
             batch += 1
@@ -269,7 +282,7 @@ def anneal(
         "sweeps": total_sweeps,
         "flip_attempts": total_sweeps * q.n,
         "beta_range": (float(beta_range[0]), float(beta_range[1])),
-        "schedule": schedule,
+        "schedule": schedule if isinstance(schedule, str) else "custom",
         "elapsed": elapsed,
         "stopped": "target" if stop[0] else ("time" if clock() >= deadline else "done"),
     }

@@ -26,7 +26,14 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from kakehashi.engines._core import QuboArrays, as_arrays, clock, finish
+from kakehashi.engines._core import (
+    QuboArrays,
+    as_arrays,
+    as_states,
+    clock,
+    finish,
+    resolve_seed,
+)
 
 
 @dataclasses.dataclass
@@ -55,22 +62,25 @@ class Reduction:
 
     def restrict(self, X: np.ndarray) -> np.ndarray:
         """Full 0/1 states → the reduced variables' columns."""
-        X = np.atleast_2d(np.asarray(X, dtype=np.int8))
-        if X.shape[1] != self.original.n:
-            raise ValueError(f"initial_states must have {self.original.n} columns")
+        X = as_states(X, self.original.n)
         return np.ascontiguousarray(X[:, self.kept])
 
-    def lift(self, Y: np.ndarray) -> np.ndarray:
-        """Reduced 0/1 states → full states of the same energy."""
+    def lift(self, Y: np.ndarray, seed: int | None = 0) -> np.ndarray:
+        """Reduced 0/1 states → full states of the same energy.
+
+        An eliminated variable whose two values cost the same (a free variable, or a tie
+        given its neighbours) is drawn at random from ``seed``, so different seeds sample
+        different optima and each row draws its own."""
         Y = np.atleast_2d(np.asarray(Y, dtype=np.int8))
         X = np.zeros((Y.shape[0], self.original.n), dtype=np.int8)
         X[:, self.kept] = Y
-        _lift_rows(X, self.var, self.bias, self.nbr, self.weight)
+        coin = np.random.default_rng(seed).integers(0, 2, size=(Y.shape[0], self.eliminated))
+        _lift_rows(X, self.var, self.bias, self.nbr, self.weight, coin.astype(np.int8))
         return X
 
 
 @nb.njit(cache=True, parallel=True)
-def _lift_rows(X, var, bias, nbr, weight):
+def _lift_rows(X, var, bias, nbr, weight, coin):
     for r in nb.prange(X.shape[0]):
         for t in range(var.size - 1, -1, -1):
             s = bias[t]
@@ -78,7 +88,8 @@ def _lift_rows(X, var, bias, nbr, weight):
                 j = nbr[t, k]
                 if j >= 0 and X[r, j]:
                     s += weight[t, k]
-            X[r, var[t]] = 1 if s < 0.0 else 0
+            # s == 0: both values give the same energy (exactly), so either is a minimum
+            X[r, var[t]] = 1 if s < 0.0 else (coin[r, t] if s == 0.0 else 0)
 
 
 def eliminate_low_degree(qubo: Any) -> Reduction | None:
@@ -86,7 +97,7 @@ def eliminate_low_degree(qubo: Any) -> Reduction | None:
 
     Example:
         >>> import numpy as np, scipy.sparse as sp
-        >>> h = np.array([1.0, -2.0, 1.0])        # a path 0 - 1 - 2
+        >>> h = np.array([1.5, -2.0, 1.5])        # a path 0 - 1 - 2
         >>> J = sp.csr_matrix(np.array([[0, -1, 0], [-1, 0, -1], [0, -1, 0.0]]))
         >>> red = eliminate_low_degree((h, J))
         >>> red.reduced.n, red.reduced.offset      # solved outright: minimum -2
@@ -215,6 +226,8 @@ def _run_presolved(engine: Callable[..., Any], name: str, qubo: Any, kw: dict) -
     red = eliminate_low_degree(q)
     if red is None:
         return engine(q, presolve=False, **kw)
+    # one seed for the engine and for the lift's draws of free variables
+    kw["seed"] = resolve_seed(kw.get("seed"))
     spent = red.seconds
     if kw.get("time_limit") is not None:
         kw["time_limit"] = max(0.0, float(kw["time_limit"]) - spent)
@@ -222,15 +235,15 @@ def _run_presolved(engine: Callable[..., Any], name: str, qubo: Any, kw: dict) -
         kw["initial_states"] = red.restrict(kw["initial_states"])
     summary = {"variables": q.n, "kept": red.reduced.n, "seconds": spent}
     if red.reduced.n == 0:
-        # nothing left to search: the eliminations alone give the minimum
-        X = red.lift(np.zeros((1, 0), dtype=np.int8))
-        trace = np.array([[spent, red.reduced.offset]])
-        info = {"engine": name, "presolve": summary, "elapsed": spent}
-        return finish(q, X, trace, info)
+        # nothing left to search: the engine still runs (instantly, on no variables) so that
+        # the read count and the info keys are those of an ordinary run
+        kw["time_limit"] = kw["target"] = None
     res = engine(red.reduced, presolve=False, **kw)
     trace = res.trace.copy()
     trace[:, 0] += spent
+    if trace.shape[0] == 0:
+        trace = np.array([[spent, red.reduced.offset]])
     info = dict(res.info, presolve=summary)
     if "elapsed" in info:
         info["elapsed"] += spent
-    return finish(q, red.lift(res.samples), trace, info)
+    return finish(q, red.lift(res.samples, kw["seed"]), trace, info)

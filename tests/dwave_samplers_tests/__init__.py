@@ -1,0 +1,1 @@
+"""D-Wave's dwave-samplers 1.8.0 sampler tests, run against kakehashi.ocean (see conftest.py)."""

@@ -1,0 +1,1 @@
+"""OpenJij's sampler tests, run against kakehashi.ocean (see conftest.py)."""
