@@ -306,6 +306,7 @@ APP_SEEDS = {
     "v.vrp": ("cvrp", shipped_instance_dir() / "P-n16-k8.vrp"),
     "n.dat": ("qap", shipped_instance_dir() / "nug12.dat"),
     "g.gset": ("maxcut", shipped_instance_dir() / "G11.gset"),
+    "k.json": ("qkd-network", shipped_instance_dir() / "qkd-network" / "tokyo-qkd.json"),
 }
 
 
