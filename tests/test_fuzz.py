@@ -5,7 +5,7 @@ one line for the CLI) — never another exception, a traceback, a memory blow-up
 
 Cases: the hand-written ones of issue 10, plus hypothesis-generated mutations (a token
 replaced by a nasty value, truncation, deleted or duplicated lines, gzip wrapping) of each
-format's shipped example, with a fixed seed so a run is reproducible — 689 cases in all
+format's shipped example, with a fixed seed so a run is reproducible — 729 cases in all
 (``FUZZ_COUNT=1`` prints the count; ``FUZZ_CPU_FILE=path`` has the runner write its CPU time).
 """
 
