@@ -178,3 +178,18 @@ def test_timed_annealing_doubles_then_fills_the_time_left():
     assert _next_sweeps(256, 0.1, 0.5) == int(0.9 * 0.5 / (0.1 / 256))
     # less time left than one batch took: a shorter batch that still finishes its schedule
     assert _next_sweeps(256, 0.1, 0.05) < 256
+
+
+def test_anneal_keeps_last_or_best_states_and_checks_the_choice():
+    q = random_qubo(40, 0.3, seed=7)
+    kw = {"num_reads": 16, "num_sweeps": 20, "beta_range": (0.05, 0.2), "seed": 3}
+    kw.update(polish=False, presolve=False)
+    last = anneal(q, keep="last", free_moves=1.0, **kw)
+    best = anneal(q, **kw)
+    assert last.info["keep"] == "last" and best.info["keep"] == "best"
+    # hot throughout, so a read's last state is worse than the best it saw
+    assert last.energies.mean() > best.energies.mean()
+    with pytest.raises(ValueError, match="keep"):
+        anneal(q, keep="first", **kw)
+    with pytest.raises(ValueError, match="free_moves"):
+        anneal(q, free_moves=1.5, **kw)

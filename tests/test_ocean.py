@@ -233,6 +233,33 @@ def test_custom_beta_schedule_and_sweeps_per_beta():
         sa.sample(bqm, num_sweeps=21, num_sweeps_per_beta=4)
 
 
+def test_sa_reads_are_final_states_by_default_and_best_states_on_request():
+    bqm = dimod.generators.gnp_random_bqm(30, 0.3, "SPIN", random_state=5)
+    sa = ocean.SimulatedAnnealingSampler()
+    kw = {"num_reads": 20, "num_sweeps": 30, "beta_range": (0.1, 0.5), "seed": 4}
+    final = sa.sample(bqm, **kw)
+    best = sa.sample(bqm, read_state="best", **kw)
+    assert final.info["keep"] == "last" and best.info["keep"] == "best"
+    # still hot at the end: final states are Boltzmann samples, not all local minima; the
+    # best states are polished, so no single flip lowers any of them
+    polished = ocean.SteepestDescentSolver().sample(bqm, initial_states=best)
+    np.testing.assert_array_equal(polished.record.num_steps, 0)
+    assert final.record.energy.mean() > best.record.energy.mean()
+    with pytest.raises(ValueError, match="read_state"):
+        sa.sample(bqm, read_state="last")
+
+
+def test_default_beta_range_is_the_same_for_both_vartypes():
+    # what dwave's TestDefaultBetaRange.test_default_beta_range asks of its public helper,
+    # asked of the range the sampler reports
+    bqm = dimod.BinaryQuadraticModel.from_ising({"a": 1}, {"bc": 1})
+    spin, binary = (
+        ocean.SimulatedAnnealingSampler().sample(m, num_sweeps=10, seed=1, presolve=False)
+        for m in (bqm, bqm.binary)
+    )
+    assert spin.info["beta_range"] == binary.info["beta_range"]
+
+
 def test_dwave_names_are_aliases():
     assert ocean.SteepestDescentSolver is ocean.SteepestDescentSampler
     assert ocean.Neal is ocean.SimulatedAnnealingSampler

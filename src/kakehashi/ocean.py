@@ -185,10 +185,14 @@ class SimulatedAnnealingSampler(_EngineSampler):
     ``dwave.samplers.SimulatedAnnealingSampler``: ``beta_range``, ``num_reads``,
     ``num_sweeps`` (default 1000), ``num_sweeps_per_beta``, ``beta_schedule_type``
     (``"geometric"``, ``"linear"``, ``"custom"`` with ``beta_schedule``), ``seed``,
-    ``initial_states``, ``initial_states_generator``. Each read returns the best state it
-    visited, polished by steepest descent (``num_sweeps=0`` returns the initial states).
-    With ``time_limit`` and neither ``num_reads`` nor ``initial_states``, anneals repeat
-    until the time is up and the best (at most 1000) are returned."""
+    ``initial_states``, ``initial_states_generator``. Each read returns its final state, as
+    dwave's do (``read_state="final"``: textbook Metropolis, every zero-energy flip taken, so
+    the rows are samples at the cold end of the schedule); ``read_state="best"`` returns
+    instead the best state each read visited, polished by steepest descent, with kakehashi's
+    own kernel rule (zero-energy flips taken half the time), as its ``sa`` backend does
+    (``num_sweeps=0`` returns the initial states either way). With ``time_limit`` and
+    neither ``num_reads`` nor ``initial_states``, anneals repeat until the time is up and
+    the best (at most 1000) are returned."""
 
     _engine_name = "sa"
     _parameters: ClassVar[dict[str, list[str]]] = {
@@ -201,6 +205,7 @@ class SimulatedAnnealingSampler(_EngineSampler):
         "beta_schedule": [],
         "initial_states": [],
         "initial_states_generator": ["initial_states_generators"],
+        "read_state": ["read_state_options"],
         "presolve": [],
         "time_limit": [],
         "target": [],
@@ -209,7 +214,11 @@ class SimulatedAnnealingSampler(_EngineSampler):
 
     @property
     def properties(self) -> dict[str, Any]:
-        return dict(super().properties, beta_schedule_options=("linear", "geometric", "custom"))
+        return dict(
+            super().properties,
+            beta_schedule_options=("linear", "geometric", "custom"),
+            read_state_options=tuple(_READ_STATES),
+        )
 
     def sample(
         self,
@@ -223,6 +232,7 @@ class SimulatedAnnealingSampler(_EngineSampler):
         beta_schedule: Any = None,
         initial_states: Any = None,
         initial_states_generator: str = "random",
+        read_state: str = "final",
         presolve: bool | None = None,
         time_limit: float | None = None,
         target: float | None = None,
@@ -237,6 +247,10 @@ class SimulatedAnnealingSampler(_EngineSampler):
             >>> len(SimulatedAnnealingSampler().sample(bqm, num_reads=5, seed=1))
             5
         """
+        if read_state not in _READ_STATES:
+            raise SamplerArgumentError(
+                f"read_state must be 'final' (dwave's) or 'best' (kakehashi's), got {read_state!r}"
+            )
         start, order, q = self._begin(bqm, kwargs)
         schedule, num_sweeps = _schedule(
             q, beta_range, num_sweeps, num_sweeps_per_beta, beta_schedule_type, beta_schedule
@@ -260,13 +274,22 @@ class SimulatedAnnealingSampler(_EngineSampler):
             time_limit=time_limit,
             target=target,
             threads=threads,
-            polish=num_sweeps != 0,
             presolve=_presolve_default(presolve, initial_states) and num_sweeps != 0,
+            **_READ_STATES[read_state],
+            polish=read_state == "best" and num_sweeps != 0,
         )
         sampled.append(time.perf_counter_ns())
         info = _engine_info(res)
         info["beta_schedule_type"] = beta_schedule_type
         return self._sampleset(bqm, order, res.samples, info, start, sampled)
+
+
+# what each ``read_state`` asks of the engine: dwave's final state under textbook Metropolis,
+# or kakehashi's best state visited under its own rule for zero-energy flips
+_READ_STATES: dict[str, dict[str, Any]] = {
+    "final": {"keep": "last", "free_moves": 1.0},
+    "best": {"keep": "best", "free_moves": engines.annealing.FREE_MOVES},
+}
 
 
 def _schedule(q, beta_range, num_sweeps, per_beta, schedule_type, beta_schedule):
@@ -733,6 +756,7 @@ class SASampler(SimulatedAnnealingSampler):
         "sparse": [],
         "reinitialize_state": [],
         "seed": [],
+        "read_state": ["read_state_options"],
         "presolve": [],
         "time_limit": [],
         "target": [],

@@ -95,30 +95,40 @@ def read_tsplib(path: str | Path) -> TsplibFile:
 
     text = read_text(path)
     spec: dict[str, str] = {}
-    sections: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for raw in text.splitlines():
+    spec_line: dict[str, int] = {}
+    sections: dict[str, _Section] = {}
+    current: _Section | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
+            if current is not None:
+                current.lines.append("")  # keeps the section's lines numbered as in the file
             continue
         head = line.split(":", 1)[0].strip().upper() if ":" in line else line.split()[0].upper()
         if head == "EOF":
             break
         if head in _SECTIONS:
-            current = sections.setdefault(head, [])
             rest = line[len(line.split()[0]) :].strip(" :")
+            current = sections.setdefault(head, _Section(number if rest else number + 1, []))
             if rest:
-                current.append(rest)
+                current.lines.append(rest)
             continue
         if ":" in line and not _looks_numeric(head):
             key, value = line.split(":", 1)
             spec[key.strip().upper()] = value.strip()
+            spec_line[key.strip().upper()] = number
             current = None
             continue
         if current is None:
-            _fail(path, f"unexpected line {line!r} outside any data section")
-        current.append(line)
-    return _resolve(path, spec, sections)
+            _fail(path, f"line {number}: unexpected line {line[:60]!r} outside any data section")
+        current.lines.append(line)
+    return _resolve(path, spec, sections, spec_line)
+
+
+@dataclasses.dataclass
+class _Section:
+    first_line: int  # the file's line number of lines[0]
+    lines: list[str]
 
 
 def _looks_numeric(token: str) -> bool:
@@ -129,25 +139,35 @@ def _looks_numeric(token: str) -> bool:
     return True
 
 
-def _numbers(path: str | Path, lines: list[str], what: str) -> np.ndarray:
-    tokens = " ".join(lines).split()
-    try:
-        return np.array(tokens, dtype=np.float64)
-    except ValueError:
-        bad = next(t for t in tokens if not _looks_numeric(t))
-        _fail(path, f"expected numbers in {what} but found {bad!r}")
-    raise AssertionError  # unreachable
+def _numbers(path: str | Path, section: _Section, what: str) -> np.ndarray:
+    from kakehashi.model.io.readers_common import parse_numbers
+
+    return parse_numbers("\n".join(section.lines), path, what, first_line=section.first_line)
 
 
-def _resolve(path: str | Path, spec: dict[str, str], sections: dict[str, list[str]]) -> TsplibFile:
+def _resolve(
+    path: str | Path,
+    spec: dict[str, str],
+    sections: dict[str, _Section],
+    spec_line: dict[str, int],
+) -> TsplibFile:
+    from kakehashi.limits import max_terms
+    from kakehashi.model.io.readers_common import declared_count, finite_number
+
     if "DIMENSION" not in spec:
         _fail(path, "no DIMENSION in the specification part")
-    try:
-        n = int(spec["DIMENSION"])
-    except ValueError:
-        _fail(path, f"DIMENSION {spec['DIMENSION']!r} is not an integer")
+    line = spec_line["DIMENSION"]
+    n = declared_count(path, spec["DIMENSION"], "DIMENSION", line=line, budget="nodes")
     if n < 2:
-        _fail(path, f"DIMENSION {n} is too small: a tour needs at least 2 nodes")
+        _fail(path, f"line {line}: DIMENSION {n} is too small: a tour needs at least 2 nodes")
+    if n * n > max_terms():
+        _fail(
+            path,
+            f"line {line}: DIMENSION {n} needs a {n}×{n} distance matrix, more than the limit "
+            f"of {max_terms()} entries",
+            "raise the limit with the environment variable KAKEHASHI_MAX_TERMS if this machine "
+            "has the memory",
+        )
     kind = spec.get("TYPE", "TSP").split()[0].upper() if spec.get("TYPE") else "TSP"
     ewt = spec.get("EDGE_WEIGHT_TYPE", "").upper()
     if not ewt:
@@ -196,6 +216,8 @@ def _resolve(path: str | Path, spec: dict[str, str], sections: dict[str, list[st
                 path, f"DEMAND_SECTION should hold {n} 'id demand' pairs, has {nums.size} numbers"
             )
         table = nums.reshape(n, 2)
+        if np.any(np.abs(table[:, 1]) >= 2**53):
+            _fail(path, "DEMAND_SECTION holds a demand beyond ±2**53", "give whole-number demands")
         demand = table[np.argsort(table[:, 0], kind="stable"), 1].astype(np.int64)
     depots: list[int] = []
     if "DEPOT_SECTION" in sections:
@@ -208,10 +230,10 @@ def _resolve(path: str | Path, spec: dict[str, str], sections: dict[str, list[st
             depots.append(int(v) - 1)
     capacity = None
     if "CAPACITY" in spec:
-        try:
-            capacity = int(float(spec["CAPACITY"]))
-        except ValueError:
-            _fail(path, f"CAPACITY {spec['CAPACITY']!r} is not a number")
+        value = finite_number(path, spec["CAPACITY"], "CAPACITY", spec_line["CAPACITY"])
+        if not 0 < value < 2**53:
+            _fail(path, f"line {spec_line['CAPACITY']}: CAPACITY {value:g} is not a positive size")
+        capacity = int(value)
     return TsplibFile(
         name=spec.get("NAME", Path(path).name.split(".")[0]),
         type=kind,
@@ -236,12 +258,18 @@ def explicit_matrix(
         >>> explicit_matrix(np.array([0, 1, 0, 2, 3, 0.]), 3, "LOWER_DIAG_ROW").tolist()
         [[0, 1, 2], [1, 0, 3], [2, 3, 0]]
     """
+    if np.any(np.abs(weights) >= 2**53):
+        _fail(path, f"{fmt} holds a weight beyond ±2**53", "give whole-number distances")
     if fmt == "FULL_MATRIX":
         if weights.size != n * n:
             _fail(path, f"FULL_MATRIX of dimension {n} needs {n * n} numbers, found {weights.size}")
         return np.rint(weights.reshape(n, n)).astype(np.int64)
     diag = "DIAG" in fmt
     k = 0 if diag else 1
+    # the count comes first, so a huge DIMENSION never builds its index arrays
+    expected = n * (n + 1) // 2 if diag else n * (n - 1) // 2
+    if weights.size != expected:
+        _fail(path, f"{fmt} of dimension {n} needs {expected} numbers, found {weights.size}")
     # row-major upper (incl. diagonal when DIAG) == column-major lower, and vice versa
     if fmt.startswith("UPPER") == fmt.endswith("ROW"):
         rows, cols = np.triu_indices(n, k)
@@ -250,9 +278,6 @@ def explicit_matrix(
         # tril_indices is row-major over the lower triangle: LOWER_ROW / LOWER_DIAG_ROW order;
         # UPPER_COL lists column by column the upper triangle, which is the same sequence
         # with the roles of row and column swapped
-    expected = rows.size
-    if weights.size != expected:
-        _fail(path, f"{fmt} of dimension {n} needs {expected} numbers, found {weights.size}")
     mat = np.zeros((n, n), dtype=np.int64)
     vals = np.rint(weights).astype(np.int64)
     if fmt.endswith("COL"):

@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import importlib
 import math
+import numbers
 import pkgutil
 import time
 from importlib import resources
@@ -237,6 +239,37 @@ class UseCase(abc.ABC):
     size_meaning: ClassVar[str] = "size"
     #: file suffixes :meth:`read` understands (``(".tsp",)``); empty when there is no format
     file_suffixes: ClassVar[tuple[str, ...]] = ()
+    #: the largest ``size`` :meth:`generate` accepts: its problem (variables, coefficients)
+    #: stays within a few hundred MB; set lower where the model grows faster than ``size``
+    max_size: ClassVar[int] = 10_000
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # every generator checks its size before allocating, whoever calls it
+        if "generate" in cls.__dict__:
+            cls.generate = _size_checked(cls.__dict__["generate"])
+        if "read" in cls.__dict__:
+            cls.read = _naming_the_file(cls.__dict__["read"])
+
+    def check_size(self, size: object) -> int:
+        """``size`` as an int in ``[1, max_size]``, or an :class:`AppDataError` saying so.
+
+        Example:
+            >>> from kakehashi.apps import get_use_case
+            >>> get_use_case("knapsack").check_size(40)
+            40
+        """
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+            raise AppDataError(
+                f"{self.name}: size must be a whole number of {self.size_meaning}, got "
+                f"{type(size).__name__} {size!r}"
+            )
+        if not 1 <= int(size) <= self.max_size:
+            raise AppDataError(
+                f"{self.name}: size {size} is outside [1, {self.max_size}] {self.size_meaning} "
+                "(larger instances do not fit in memory as a model); give a --size in that range"
+            )
+        return int(size)
 
     # -------------------------------------------------------------- to implement
     @abc.abstractmethod
@@ -348,6 +381,35 @@ class UseCase(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<UseCase {self.name!r}: {self.title}>"
+
+
+def _naming_the_file(read):
+    # a reader's data checks (the data type's __post_init__) do not know the file: name it
+    @functools.wraps(read)
+    def reading(self, path, *args, **kwargs):
+        try:
+            return read(self, path, *args, **kwargs)
+        except KakehashiError as exc:
+            if str(path) in str(exc):
+                raise
+            raise type(exc)(f"{path}: {exc}") from None
+
+    return reading
+
+
+def _size_checked(generate):
+    @functools.wraps(generate)
+    def checked(self, size, *args, **kwargs):
+        from kakehashi.backends.arguments import check_seed
+
+        size = self.check_size(size)
+        if args:  # seed given by position
+            args = (check_seed(args[0]), *args[1:])
+        elif "seed" in kwargs:
+            kwargs["seed"] = check_seed(kwargs["seed"])
+        return generate(self, size, *args, **kwargs)
+
+    return checked
 
 
 # ---------------------------------------------------------------------- registry

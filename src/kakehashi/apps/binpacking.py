@@ -163,21 +163,25 @@ def read_bpp(path: str | Path) -> BinPackingData:
         >>> read_bpp(f).sizes.tolist()
         [4, 5, 6]
     """
-    from kakehashi.model.io.readers_common import fail, parse_numbers, read_text
+    from kakehashi.model.io.readers_common import declared_count, fail, parse_numbers, read_text
 
     nums = parse_numbers(read_text(path), path, "a bin-packing file")
-    if nums.size < 3 or nums[0] != int(nums[0]):
+    if nums.size < 3:
         raise fail(
             path,
             "expected 'n', 'capacity' and n item sizes",
             "check that this is a BPPLIB plain-format file",
         )
-    n = int(nums[0])
+    n = declared_count(path, nums[0], "the item count n", line=1)
     if nums.size != n + 2:
         raise fail(
             path,
             f"the file declares {n} items but lists {nums.size - 2} sizes",
             "the file is truncated or in another format",
+        )
+    if not 0 < nums[1] < 2**53 or nums[1] != int(nums[1]):
+        raise fail(
+            path, f"line 2: the capacity {nums[1]:g} is not a positive whole number", "fix it"
         )
     return BinPackingData(nums[2:], int(nums[1]), name=Path(path).name.split(".")[0])
 
@@ -193,6 +197,7 @@ class BinPacking(UseCase):
     sense = "min"
     baseline_tool = "first-fit decreasing + OR-Tools CP-SAT"
     size_meaning = "items"
+    max_size = 3_000
     file_suffixes = (".bpp",)
 
     def generate(self, size: int, seed: int | None = None) -> BinPackingData:

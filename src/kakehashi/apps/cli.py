@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kakehashi.cli_support import literal, seed_option, time_limit_option
 from kakehashi.errors import KakehashiError
 
 apps_app = typer.Typer(
@@ -49,9 +50,8 @@ def list_use_cases(
     for col in ("name", "title", "domain", "--size means", "baseline", "shipped instances"):
         table.add_column(col)
     for r in rows:
-        table.add_row(
-            r["name"], r["title"], r["domain"], r["size"], r["baseline"], ", ".join(r["instances"])
-        )
+        cells = (r["name"], r["title"], r["domain"], r["size"], r["baseline"])
+        table.add_row(*map(literal, cells), literal(", ".join(r["instances"])))
     console.print(table)
 
 
@@ -66,15 +66,23 @@ def run_use_case(
         int | None, typer.Option("--size", "-n", help="Generate an instance of this size")
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed for the generator and the solver")
+        int | None,
+        typer.Option("--seed", help="Seed for the generator and the solver", callback=seed_option),
     ] = None,
     backend: Annotated[str, typer.Option("--backend", "-b", help="Backend, or 'auto'")] = "auto",
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", "-t", help="Seconds for the backend")
+        float | None,
+        typer.Option(
+            "--time-limit", "-t", help="Seconds for the backend", callback=time_limit_option
+        ),
     ] = None,
     baseline_time_limit: Annotated[
         float | None,
-        typer.Option("--baseline-time-limit", help="Seconds for the baseline (default: same)"),
+        typer.Option(
+            "--baseline-time-limit",
+            help="Seconds for the baseline (default: same)",
+            callback=time_limit_option,
+        ),
     ] = None,
     no_baseline: Annotated[
         bool, typer.Option("--no-baseline", help="Skip the classical baseline")
@@ -91,6 +99,8 @@ def run_use_case(
             f"give either --instance (a file, or one of: {shipped}) or --size N [--seed S] "
             f"to generate a {uc.title.lower()} instance ({uc.size_meaning})"
         )
+    if size is not None:
+        uc.check_size(size)
     data = uc.load(instance) if instance is not None else uc.generate(size, seed=seed)
     run = uc.run(
         data,

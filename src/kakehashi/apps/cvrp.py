@@ -255,6 +255,7 @@ class Cvrp(UseCase):
     sense = "min"
     baseline_tool = "OR-Tools routing (exact DP for ≤8 customers)"
     size_meaning = "customers"
+    max_size = 200
     file_suffixes = (".vrp",)
 
     def generate(self, size: int, seed: int | None = None) -> CvrpData:

@@ -182,6 +182,7 @@ class FrequencyAssignment(UseCase):
     sense = "min"
     baseline_tool = "OR-Tools CP-SAT"
     size_meaning = "cells"
+    max_size = 100_000
 
     def generate(
         self, size: int, seed: int | None = None, *, neighbours: int = 5, spare_channels: int = 0

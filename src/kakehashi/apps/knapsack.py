@@ -134,6 +134,7 @@ class Knapsack(UseCase):
     sense = "max"
     baseline_tool = "exact dynamic programming"
     size_meaning = "items"
+    max_size = 1_000_000
 
     def generate(self, size: int, seed: int | None = None) -> KnapsackData:
         """Weakly correlated items (Pisinger's hard class): value ≈ weight ± 10 %, capacity

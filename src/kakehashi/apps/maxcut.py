@@ -286,6 +286,7 @@ class MaxCut(UseCase):
     sense = "max"
     baseline_tool = "exhaustive (≤20 nodes) / iterated 1-flip local search"
     size_meaning = "nodes"
+    max_size = 1_000_000
     file_suffixes = (".gset",)
 
     def generate(self, size: int, seed: int | None = None) -> GraphData:
@@ -408,6 +409,7 @@ class GraphPartitioning(UseCase):
     sense = "min"
     baseline_tool = "exhaustive (tiny) / OR-Tools CP-SAT"
     size_meaning = "nodes"
+    max_size = 100_000
     file_suffixes = (".gset",)
 
     def generate(self, size: int, seed: int | None = None, parts: int = 2) -> PartitionData:

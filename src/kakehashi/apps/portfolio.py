@@ -45,7 +45,6 @@ from kakehashi.apps.base import (
     Validation,
     register,
 )
-from kakehashi.errors import InputFormatError
 from kakehashi.model.problem import Problem
 from kakehashi.result import Result
 
@@ -186,6 +185,7 @@ class PortfolioSelection(UseCase):
     sense = "min"
     baseline_tool = "SCIP MIQP"
     size_meaning = "assets"
+    max_size = 1_000
     # OR-Library files are plain ``.txt`` (as are Gset graphs): read them by path, not by a
     # shipped-instance suffix that would claim other use cases' files
     file_suffixes = ()
@@ -394,24 +394,29 @@ def read_orlib_portfolio(
         >>> round(float(d.covariance[0, 1]), 6)
         0.00024
     """
+    from kakehashi.model.io.readers_common import declared_count, fail, parse_numbers, read_text
+
     path = Path(path)
-    try:
-        tokens = path.read_text().split()
-    except OSError as exc:
-        raise InputFormatError(f"cannot read portfolio file {path}: {exc}") from None
-    try:
-        n = int(tokens[0])
-        stats = np.array(tokens[1 : 1 + 2 * n], dtype=np.float64).reshape(n, 2)
-        rest = np.array(tokens[1 + 2 * n :], dtype=np.float64).reshape(-1, 3)
-    except (IndexError, ValueError):
-        raise InputFormatError(
-            f"{path} is not an OR-Library portfolio file: expected N, then N lines "
-            "'mean stddev', then lines 'i j correlation'"
-        ) from None
+    nums = parse_numbers(read_text(path), path, "an OR-Library portfolio file")
+    layout = "expected N, then N lines 'mean stddev', then lines 'i j correlation'"
+    if nums.size == 0:
+        raise fail(path, "the file is empty", layout)
+    n = declared_count(
+        path,
+        nums[0],
+        "the asset count N of this OR-Library portfolio file",
+        line=1,
+        present=(nums.size - 1) // 2,
+    )
+    rest = nums[1 + 2 * n :]
+    if n < 1 or rest.size % 3:
+        raise fail(path, f"not an OR-Library portfolio file ({nums.size} numbers)", layout)
+    stats = nums[1 : 1 + 2 * n].reshape(n, 2)
+    rest = rest.reshape(-1, 3)
     corr = np.eye(n)
+    if rest.size and (rest[:, :2].min() < 1 or rest[:, :2].max() > n):
+        raise fail(path, f"correlation indices must lie in 1..{n}", layout)
     ij = rest[:, :2].astype(np.int64) - 1
-    if ij.size and (ij.min() < 0 or ij.max() >= n):
-        raise InputFormatError(f"{path}: correlation indices must lie in 1..{n}")
     corr[ij[:, 0], ij[:, 1]] = rest[:, 2]
     corr[ij[:, 1], ij[:, 0]] = rest[:, 2]
     sd = stats[:, 1]

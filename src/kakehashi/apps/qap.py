@@ -217,16 +217,25 @@ def read_qaplib(path: str | Path) -> QapData:
         >>> read_qaplib(shipped_instance_dir() / "nug12.dat").n
         12
     """
-    from kakehashi.model.io.readers_common import fail, parse_numbers, read_text
+    from kakehashi.model.io.readers_common import declared_count, fail, parse_numbers, read_text
 
     nums = parse_numbers(read_text(path), path, "a QAPLIB file")
-    if nums.size == 0 or nums[0] != int(nums[0]) or nums[0] < 2:
+    if nums.size == 0:
+        raise fail(
+            path,
+            "the file is empty; a QAPLIB file starts with the size n (an integer ≥ 2)",
+            "check that this is a QAPLIB .dat file",
+        )
+    # two n×n matrices follow n: it cannot exceed what the file holds
+    n = declared_count(
+        path, nums[0], "the size n", line=1, present=math.isqrt(max(nums.size - 1, 0) // 2)
+    )
+    if n < 2:
         raise fail(
             path,
             "a QAPLIB file starts with the size n (an integer ≥ 2)",
             "check that this is a QAPLIB .dat file",
         )
-    n = int(nums[0])
     if nums.size != 1 + 2 * n * n:
         raise fail(
             path,
@@ -249,6 +258,7 @@ class Qap(UseCase):
     sense = "min"
     baseline_tool = "robust tabu search (Taillard); exhaustive for n ≤ 8"
     size_meaning = "facilities"
+    max_size = 60
     file_suffixes = (".dat",)
 
     def generate(self, size: int, seed: int | None = None) -> QapData:

@@ -193,6 +193,7 @@ class Rostering(UseCase):
     sense = "min"
     baseline_tool = "OR-Tools CP-SAT"
     size_meaning = "employees"
+    max_size = 50_000
 
     def generate(
         self,

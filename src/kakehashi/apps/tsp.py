@@ -184,6 +184,7 @@ class Tsp(UseCase):
     sense = "min"
     baseline_tool = "Held–Karp (≤13 cities) / OR-Tools routing"
     size_meaning = "cities"
+    max_size = 250
     file_suffixes = (".tsp", ".atsp")
 
     def generate(self, size: int, seed: int | None = None) -> TspData:

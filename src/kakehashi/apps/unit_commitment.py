@@ -264,6 +264,7 @@ class UnitCommitment(UseCase):
     sense = "min"
     baseline_tool = "HiGHS MILP"
     size_meaning = "dispatchable units"
+    max_size = 100_000
 
     def generate(
         self, size: int, seed: int | None = None, *, horizon: int = 24, step_mw: float = 2.5

@@ -115,6 +115,15 @@ def _domains(problem: Problem) -> list[np.ndarray]:
         raise UnsupportedError(
             "'exact' cannot enumerate continuous variables; use 'highs' or 'scip'"
         )
+    # count the assignments before building any domain: an integer in [0, 10**9] alone
+    # would otherwise allocate a billion-entry array first
+    lo, hi = np.ceil(problem.lower - 1e-9), np.floor(problem.upper + 1e-9)
+    spans = np.where(problem.vtype == 1, 2.0, np.maximum(hi - lo + 1, 0))
+    if float(np.prod(np.minimum(spans, 2.0**25))) > MAX_ASSIGNMENTS:
+        raise UnsupportedError(
+            "'exact' enumerates at most 2^24 assignments; this problem has more. Use a heuristic "
+            "backend such as 'tabu' or 'sa', or a MIP solver ('highs', 'scip')"
+        )
     return [
         np.arange(np.ceil(lo - 1e-9), np.floor(hi + 1e-9) + 1) if vt != 1 else np.array([-1.0, 1.0])
         for lo, hi, vt in zip(problem.lower, problem.upper, problem.vtype, strict=True)

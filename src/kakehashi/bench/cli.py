@@ -10,9 +10,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from kakehashi.backends.arguments import check_time_limit
+from kakehashi.cli_support import non_negative_option, positive_option, print_line, seed_option
 from kakehashi.errors import KakehashiError
 
 console = Console()
+# more repeats than this is a typo, not a benchmark (each repeat is a full run)
+MAX_REPEATS = 10_000
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -26,11 +30,50 @@ def _floats(text: str | None, what: str) -> list[float] | None:
     if items is None:
         return None
     try:
-        return [float(t) for t in items]
+        values = [float(t) for t in items]
     except ValueError:
         raise KakehashiError(
             f"{what} must be numbers (seconds), comma-separated; got {text!r}"
         ) from None
+    for value in values:
+        try:
+            check_time_limit(value)
+        except KakehashiError as exc:
+            raise KakehashiError(f"{what}: {exc}") from None
+    return values
+
+
+def _repeats_option(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= MAX_REPEATS:
+        raise typer.BadParameter(
+            f"expected a whole number of runs in [1, {MAX_REPEATS}], got {value}"
+        )
+    return value
+
+
+def _out_folder(out: Path) -> Path:
+    """``out`` as a folder to write into: a clear error when it names an existing file."""
+    if out.exists() and not out.is_dir():
+        raise KakehashiError(
+            f"--out {out} is a file, not a folder; give a folder for runs.sqlite and the report "
+            "(it is created when missing)"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KakehashiError(
+            f"cannot create the --out folder {out}: {exc.strerror or exc}; give a writable folder"
+        ) from None
+    return out
+
+
+def _report_file(out: Path) -> Path:
+    """``out`` as the report's file: a clear error when it names a folder."""
+    if out.is_dir():
+        raise KakehashiError(
+            f"--out {out} is a folder; give the report's file name, e.g. {out / 'report.html'}"
+        )
+    return out
 
 
 def _accounting(grid_intensity, watts_per_core, pue, cpu_price):
@@ -61,7 +104,10 @@ def bench(
         ),
     ] = None,
     repeats: Annotated[
-        int | None, typer.Option("--repeats", "-r", help="Runs per instance and backend")
+        int | None,
+        typer.Option(
+            "--repeats", "-r", help="Runs per instance and backend", callback=_repeats_option
+        ),
     ] = None,
     time_limit: Annotated[
         str | None,
@@ -75,7 +121,12 @@ def bench(
         Path, typer.Option("--out", "-o", help="Folder for runs.sqlite and the report")
     ] = Path("bench-out"),
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Base seed (each run's seed is derived and stored)")
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Base seed (each run's seed is derived and stored)",
+            callback=seed_option,
+        ),
     ] = None,
     instances: Annotated[
         str | None,
@@ -93,19 +144,43 @@ def bench(
     ] = "auto",
     target_gap: Annotated[
         float,
-        typer.Option("--target-gap", help="Count a run as a success within this relative gap"),
+        typer.Option(
+            "--target-gap",
+            help="Count a run as a success within this relative gap",
+            callback=non_negative_option("--target-gap"),
+        ),
     ] = 0.0,
     grid_intensity: Annotated[
-        float | None, typer.Option("--grid-intensity", help="g-CO2 per kWh (default: Japan, 421)")
+        float | None,
+        typer.Option(
+            "--grid-intensity",
+            help="g-CO2 per kWh (default: Japan, 421)",
+            callback=non_negative_option("--grid-intensity"),
+        ),
     ] = None,
     watts_per_core: Annotated[
-        float | None, typer.Option("--watts-per-core", help="Power model: W per core in use")
+        float | None,
+        typer.Option(
+            "--watts-per-core",
+            help="Power model: W per core in use",
+            callback=non_negative_option("--watts-per-core"),
+        ),
     ] = None,
     pue: Annotated[
-        float | None, typer.Option("--pue", help="Power usage effectiveness (default 1.58)")
+        float | None,
+        typer.Option(
+            "--pue",
+            help="Power usage effectiveness (default 1.58)",
+            callback=positive_option("--pue"),
+        ),
     ] = None,
     cpu_price: Annotated[
-        float | None, typer.Option("--cpu-price", help="USD per vCPU-hour for local runs")
+        float | None,
+        typer.Option(
+            "--cpu-price",
+            help="USD per vCPU-hour for local runs",
+            callback=non_negative_option("--cpu-price"),
+        ),
     ] = None,
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write the report when done")
@@ -147,23 +222,30 @@ def bench(
     plan = plan_from_suite(s, chosen, repeats=repeats, time_limits=limits,
                            seed=seed, accounting=cfg)  # fmt: skip
     for note in notes:
-        console.print(f"[yellow]note:[/] {note}")
-    console.print(
-        f"suite [bold]{s.name}[/]: {len(plan.instances)} instances × {len(plan.backends)} backends "
+        print_line(console, "note", "yellow", note)
+    print_line(
+        console,
+        f"suite {s.name}",
+        "bold",
+        f"{len(plan.instances)} instances × {len(plan.backends)} backends "
         f"({', '.join(b.name for b in plan.backends)}) × {plan.repeats} repeats × "
-        f"{', '.join(f'{t:g} s' for t in plan.time_limits)}"
+        f"{', '.join(f'{t:g} s' for t in plan.time_limits)}",
     )
-    store = RunStore(out / "runs.sqlite")
-    store.add_notes(notes)
-    with _executor(executor, jobs, address) as ex:
-        outcome = run_plan(plan, store, progress=True, executor=ex)
-    store.add_notes(outcome.notes)
+    store = RunStore(_out_folder(out) / "runs.sqlite")
+    with store.writing():  # refused here, before any work, when another bench writes there
+        store.add_notes(notes)
+        with _executor(executor, jobs, address) as ex:
+            outcome = run_plan(plan, store, progress=True, executor=ex)
+        store.add_notes(outcome.notes)
     for note in outcome.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        print_line(console, "note", "yellow", note)
     console.print(
         f"{outcome.new_runs} new runs, {outcome.skipped_done} already stored, "
         f"{outcome.errors} errors "
-        f"→ {store.path}"
+        f"→ {store.path}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
     if outcome.interrupted:
         # SystemExit, not KeyboardInterrupt: typer turns the latter into a return value
@@ -209,14 +291,28 @@ def report(
     ] = None,
     target_gap: Annotated[
         float,
-        typer.Option("--target-gap", help="Count a run as a success within this relative gap"),
+        typer.Option(
+            "--target-gap",
+            help="Count a run as a success within this relative gap",
+            callback=non_negative_option("--target-gap"),
+        ),
     ] = 0.0,
     grid_intensity: Annotated[
-        float | None, typer.Option("--grid-intensity", help="Recompute CO2 at this g-CO2/kWh")
+        float | None,
+        typer.Option(
+            "--grid-intensity",
+            help="Recompute CO2 at this g-CO2/kWh",
+            callback=non_negative_option("--grid-intensity"),
+        ),
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Report title")] = None,
     runs_per_day: Annotated[
-        float, typer.Option("--runs-per-day", help="Run rate behind the yearly energy and CO2")
+        float,
+        typer.Option(
+            "--runs-per-day",
+            help="Run rate behind the yearly energy and CO2",
+            callback=positive_option("--runs-per-day"),
+        ),
     ] = 1000.0,
     qoblib: Annotated[
         Path | None,
@@ -230,12 +326,13 @@ def report(
     from kakehashi.bench.store import RunStore
 
     store = RunStore.open_existing(runs)
-    an = _write(store, out, baseline, target_gap, grid_intensity, title, runs_per_day)
+    an = _write(store, _report_file(out), baseline, target_gap, grid_intensity, title,
+                runs_per_day)  # fmt: skip
     if qoblib is not None:
         from kakehashi.bench.qoblib_export import write_qoblib
 
         files = write_qoblib(an, qoblib, submitter=submitter)
-        console.print(f"QOBLIB submission: {len(files)} files in {qoblib}")
+        print_line(console, "QOBLIB submission", "", f"{len(files)} files in {qoblib}")
 
 
 def _write(store, out: Path, baseline, target_gap, grid, title, runs_per_day=1000.0):
@@ -250,11 +347,11 @@ def _write(store, out: Path, baseline, target_gap, grid, title, runs_per_day=100
 
     console.rule("verdict")
     for line in verdict_lines(an):
-        console.print(line.replace("**", ""), soft_wrap=True)
+        console.print(line.replace("**", ""), soft_wrap=True, markup=False, highlight=False)
     console.rule("how each machine did")
     for line in summary_lines(an):
-        console.print(line.replace("**", ""), soft_wrap=True)
+        console.print(line.replace("**", ""), soft_wrap=True, markup=False, highlight=False)
     for w in an.warnings:
-        console.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
-    console.print("report: " + ", ".join(str(p) for p in paths.values()))
+        print_line(console, "warning", "yellow", w)
+    print_line(console, "report", "", ", ".join(str(p) for p in paths.values()))
     return an

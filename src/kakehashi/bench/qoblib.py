@@ -12,19 +12,50 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from kakehashi.errors import InputFormatError
+from kakehashi.model.io.readers_common import (
+    declared_count,
+    fail,
+    finite_number,
+    parse_numbers,
+    read_text,
+)
 from kakehashi.model.problem import Problem
 
 
-def _lines(path: str | Path) -> list[str]:
-    p = Path(path)
-    if not p.is_file():
-        raise InputFormatError(f"{p}: no such file; check the suite's path")
+def _data_lines(path: str | Path) -> list[tuple[int, str]]:
+    """(line number, text) of the data lines: comments (``#``, ``c ``) and blanks dropped."""
+    text = read_text(path)
     return [
-        ln.strip()
-        for ln in p.read_text().splitlines()
+        (number, ln.strip())
+        for number, ln in enumerate(text.splitlines(), start=1)
         if ln.strip() and not ln.startswith(("#", "c "))
     ]
+
+
+def _rows(path, lines: list[tuple[int, str]], what: str) -> np.ndarray:
+    """The numbers of ``lines`` (all the same width) as a float array, checked finite."""
+    if not lines:
+        return np.zeros((0, 0))
+    width = len(lines[0][1].split())
+    for number, text in lines:
+        if len(text.split()) != width:
+            raise fail(path, f"line {number}: expected {width} numbers ({what})", "fix the line")
+    first = lines[0][0]
+    nums = parse_numbers("\n".join(t for _, t in lines), path, what, first_line=first)
+    return nums.reshape(len(lines), width)
+
+
+def _indices(path, values: np.ndarray, n: int, what: str, first_line: int) -> np.ndarray:
+    """1-based indices in ``values`` as 0-based int64, or an error naming the first bad one."""
+    bad = (values != np.round(values)) | (values < 1) | (values > n)
+    if bad.any():
+        k = int(np.flatnonzero(bad.any(axis=1) if bad.ndim > 1 else bad)[0])
+        raise fail(
+            path,
+            f"line {first_line + k}: {what} names index {values[k].tolist()}, outside 1..{n}",
+            "indices are whole numbers from 1",
+        )
+    return values.astype(np.int64) - 1
 
 
 def read_labs(path: str | Path) -> Problem:
@@ -37,28 +68,34 @@ def read_labs(path: str | Path) -> Problem:
         >>> read_labs(resolve_path("data:bench/qoblib/labs008.qs")).num_variables
         36
     """
-    text = Path(path).read_text() if Path(path).is_file() else None
-    if text is None:
-        raise InputFormatError(f"{path}: no such file; check the suite's path")
+    text = read_text(path)
     offset = 0.0
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         if "ObjectiveOffset" in line:
-            offset = float(line.split("ObjectiveOffset", 1)[1].split()[0])
-    rows = [ln for ln in _lines(path)]
-    try:
-        n, nnz = (int(v) for v in rows[0].split()[:2])
-        entries = np.array([r.split() for r in rows[1 : 1 + nnz]], dtype=float)
-    except (ValueError, IndexError):
-        raise InputFormatError(
-            f"{path}: not a QOBLIB .qs file (expected 'n nnz' then 'i j q' lines)"
-        ) from None
-    if entries.shape != (nnz, 3):
-        raise InputFormatError(
-            f"{path}: expected {nnz} 'i j q' lines, found {entries.shape[0]}; the file is truncated"
+            token = (line.split("ObjectiveOffset", 1)[1].split() or [""])[0]
+            offset = finite_number(path, token, "the ObjectiveOffset", number)
+    rows = _data_lines(path)
+    layout = "expected 'n nnz' then 'i j q' lines"
+    if not rows or len(rows[0][1].split()) < 2:
+        raise fail(path, f"not a QOBLIB .qs file ({layout})", "check the file")
+    header_line, header = rows[0]
+    n_text, nnz_text = header.split()[:2]
+    n = declared_count(path, n_text, "the variable count n", line=header_line)
+    nnz = declared_count(
+        path, nnz_text, "the entry count nnz", line=header_line, present=len(rows) - 1
+    )
+    if nnz != len(rows) - 1:
+        raise fail(
+            path,
+            f"line {header_line}: expected {nnz} 'i j q' lines, found {len(rows) - 1}",
+            "the file is truncated or its header is wrong",
         )
-    i = entries[:, 0].astype(np.int64) - 1
-    j = entries[:, 1].astype(np.int64) - 1
-    q = entries[:, 2]
+    entries = _rows(path, rows[1:], "'i j q'")
+    if entries.size and entries.shape[1] != 3:
+        raise fail(path, f"line {rows[1][0]}: {layout}", "check the file")
+    entries = entries.reshape(-1, 3)
+    ij = _indices(path, entries[:, :2], n, "an entry", rows[1][0] if nnz else header_line)
+    i, j, q = ij[:, 0], ij[:, 1], entries[:, 2]
     diag = i == j
     linear = np.bincount(i[diag], weights=q[diag], minlength=n)
     off = ~diag
@@ -76,17 +113,21 @@ def read_marketsplit(path: str | Path) -> Problem:
         >>> p.num_variables, p.num_constraints
         (20, 3)
     """
-    rows = _lines(path)
-    try:
-        m, n = (int(v) for v in rows[0].split()[:2])
-        data = np.array([r.split() for r in rows[1 : 1 + m]], dtype=float)
-    except (ValueError, IndexError):
-        raise InputFormatError(
-            f"{path}: not a QOBLIB market-split file (expected 'm n' then m rows)"
-        ) from None
-    if data.shape != (m, n + 1):
-        raise InputFormatError(
-            f"{path}: expected {m} rows of {n + 1} numbers, got shape {data.shape}"
+    rows = _data_lines(path)
+    if not rows or len(rows[0][1].split()) < 2:
+        raise fail(
+            path, "not a QOBLIB market-split file (expected 'm n' then m rows)", "check the file"
+        )
+    header_line, header = rows[0]
+    m_text, n_text = header.split()[:2]
+    m = declared_count(path, m_text, "the row count m", line=header_line, present=len(rows) - 1)
+    n = declared_count(path, n_text, "the variable count n", line=header_line)
+    data = _rows(path, rows[1 : 1 + m], "a market-split row")
+    if m == 0 or data.shape != (m, n + 1):
+        raise fail(
+            path,
+            f"line {header_line}: expected {m} rows of {n + 1} numbers, got shape {data.shape}",
+            "the file is truncated or its header is wrong",
         )
     A, b = data[:, :n], data[:, n]
     return Problem.from_arrays(
@@ -109,14 +150,25 @@ def read_mis(path: str | Path) -> Problem:
         >>> p.sense, p.num_variables, p.num_constraints
         ('max', 17, 39)
     """
-    rows = _lines(path)
-    header = [r for r in rows if r.startswith("p ")]
-    if not header:
-        raise InputFormatError(f"{path}: no 'p edge N E' line; not a DIMACS graph file")
-    n, e = (int(v) for v in header[0].split()[2:4])
-    edges = np.array([r.split()[1:3] for r in rows if r.startswith("e ")], dtype=np.int64) - 1
-    if edges.shape != (e, 2):
-        raise InputFormatError(f"{path}: header declares {e} edges, found {len(edges)}")
+    rows = _data_lines(path)
+    header = [(k, r) for k, r in rows if r.startswith("p ")]
+    if not header or len(header[0][1].split()) < 4:
+        raise fail(path, "no 'p edge N E' line", "a DIMACS graph file declares 'p edge N E'")
+    header_line, text = header[0]
+    n_text, e_text = text.split()[2:4]
+    edge_lines = [(k, " ".join(r.split()[1:3])) for k, r in rows if r.startswith("e ")]
+    n = declared_count(path, n_text, "the vertex count N", line=header_line)
+    e = declared_count(path, e_text, "the edge count E", line=header_line)
+    if e != len(edge_lines):
+        raise fail(
+            path,
+            f"line {header_line}: header declares {e} edges, found {len(edge_lines)}",
+            "the file is truncated or its header is wrong",
+        )
+    if n == 0:
+        raise fail(path, f"line {header_line}: the graph has no vertices", "fix N")
+    ends = _rows(path, edge_lines, "an edge 'e i j'").reshape(-1, 2)
+    edges = _indices(path, ends, n, "an edge", edge_lines[0][0] if edge_lines else header_line)
     edges = np.unique(np.sort(edges, axis=1), axis=0)
     k = len(edges)
     A = sp.csr_matrix((np.ones(2 * k), (np.repeat(np.arange(k), 2), edges.ravel())), shape=(k, n))
@@ -135,16 +187,15 @@ def read_mis(path: str | Path) -> Problem:
 def read_solution(path: str | Path, n: int) -> np.ndarray:
     """A QOBLIB ``.opt.sol`` certificate as a 0/1 vector of length ``n``: either one line of
     ``n`` 0/1 values, or one active (1-based) variable per line."""
-    rows = _lines(path)
+    rows = [r for _, r in _data_lines(path)]
     tokens = " ".join(rows).split()
     if len(tokens) == n and set(tokens) <= {"0", "1"}:
         return np.array(tokens, dtype=float)
     x = np.zeros(n)
     for t in tokens:
-        try:
-            x[int(t) - 1] = 1.0
-        except (ValueError, IndexError):
-            raise InputFormatError(f"{path}: {t!r} is not a variable number in 1..{n}") from None
+        if not (t.isascii() and t.isdigit() and 1 <= int(t) <= n):
+            raise fail(path, f"{t[:30]!r} is not a variable number in 1..{n}", "fix the file")
+        x[int(t) - 1] = 1.0
     return x
 
 

@@ -259,6 +259,19 @@ def run_plan(
         >>> run_plan(plan, store, progress=False).new_runs
         1
     """
+    # one writer per store: a second benchmark on the same --out is refused, not raced
+    with store.writing():
+        return _run_locked(plan, store, progress=progress, on_run=on_run, executor=executor)
+
+
+def _run_locked(
+    plan: BenchPlan,
+    store: RunStore,
+    *,
+    progress: bool,
+    on_run: Callable[[dict[str, Any]], None] | None,
+    executor: Any,
+) -> BenchOutcome:
     outcome = BenchOutcome()
     machine = describe_machine()
     rec = _Recorder(plan, store, outcome, on_run, store.machine_id(machine))
@@ -315,7 +328,10 @@ class _Recorder:
             accounting_json=self.cfg_json, machine_id=self.machine_id, finished_at=now(),
             placement_json=to_json(where or _here()), placement=where_line(where or _here()),
         )  # fmt: skip
-        self.store.record_run(row)
+        if not self.store.record_run(row):  # finished meanwhile: keep the first
+            self.outcome.skipped_done += 1
+            self.bar.advance(1)
+            return
         self.outcome.new_runs += 1
         self.outcome.errors += row["status"] == "error"
         if self.on_run is not None:

@@ -4,13 +4,20 @@ SQLite is in the standard library, survives Ctrl-C and crashes (a run is either 
 or absent, never half written), and any tool can read it. A re-run of the same benchmark
 skips every (instance, backend, repeat, time_limit, seed) already stored — except runs that
 ended in an error, which are retried.
+
+**One writer at a time.** A benchmark writes under :meth:`RunStore.writing`, which holds a
+lock file (``runs.sqlite.lock``, via ``filelock``) for the whole run: a second ``kakehashi
+bench`` on the same ``--out`` is refused at once with a clear error instead of racing the
+first. And whatever happens, a finished run is never overwritten: :meth:`RunStore.record_run`
+replaces only a run that ended in an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,6 +97,7 @@ class RunStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self._lock = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -136,17 +144,49 @@ class RunStore:
 
     def close(self) -> None:
         self.conn.close()
+        if self._lock is not None:
+            self._lock.release(force=True)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[RunStore]:
+        """Hold this store's writer lock for the block; refuse at once if another holds it.
+
+        Re-entrant: nested blocks in one process share the lock.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> store = RunStore(pathlib.Path(tempfile.mkdtemp()) / "runs.sqlite")
+            >>> with store.writing():
+            ...     store.count()
+            0
+        """
+        if self.path == ":memory:":
+            yield self
+            return
+        from filelock import FileLock, Timeout
+
+        if self._lock is None:
+            self._lock = FileLock(self.path + ".lock", timeout=0)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise KakehashiError(
+                f"another kakehashi benchmark is writing to {self.path} (it holds "
+                f"{self._lock.lock_file}); wait for it to finish, or give another --out folder"
+            ) from None
+        try:
+            yield self
+        finally:
+            self._lock.release()
 
     # ------------------------------------------------------------------ writing
     def machine_id(self, machine: dict[str, Any]) -> int:
-        row = self.conn.execute(
-            "SELECT id FROM machines WHERE fingerprint=?", (machine["fingerprint"],)
-        ).fetchone()
-        if row:
-            return int(row[0])
-        cur = self.conn.execute(
-            "INSERT INTO machines (fingerprint, hostname, cpu_model, cores_logical, cores_usable,"
-            " memory_gb, os, python, rapl, first_seen) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        """The id of ``machine``'s row, added if new (safe when two processes add it at once)."""
+        # INSERT OR IGNORE, then read back: whoever inserts first wins, nobody fails
+        self.conn.execute(
+            "INSERT OR IGNORE INTO machines (fingerprint, hostname, cpu_model, cores_logical,"
+            " cores_usable, memory_gb, os, python, rapl, first_seen)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 machine["fingerprint"], machine["hostname"], machine["cpu_model"],
                 machine["cores_logical"], machine["cores_usable"], machine["memory_gb"],
@@ -154,7 +194,10 @@ class RunStore:
             ),
         )  # fmt: skip
         self.conn.commit()
-        return int(cur.lastrowid)
+        row = self.conn.execute(
+            "SELECT id FROM machines WHERE fingerprint=?", (machine["fingerprint"],)
+        ).fetchone()
+        return int(row[0])
 
     def record_instance(self, row: dict[str, Any]) -> None:
         self.conn.execute(
@@ -167,18 +210,26 @@ class RunStore:
         )  # fmt: skip
         self.conn.commit()
 
-    def record_run(self, row: dict[str, Any]) -> None:
-        """Insert (or replace an errored) run and commit at once: a finished run is never lost."""
+    def record_run(self, row: dict[str, Any]) -> bool:
+        """Insert a run, or replace one that ended in an error, and commit at once.
+
+        A finished run (status ok, unsupported or skipped) is never overwritten: the call
+        returns False and leaves it as it is. Returns True when the row was written.
+        """
         unknown = set(row) - set(RUN_COLUMNS)
         if unknown:
             raise KakehashiError(f"unknown run fields {sorted(unknown)}")
         cols = [c for c in RUN_COLUMNS if c in row]
-        self.conn.execute(
-            f"INSERT OR REPLACE INTO runs ({', '.join(cols)}) "
-            f"VALUES ({', '.join('?' * len(cols))})",
-            tuple(row[c] for c in cols),
+        marks = ",".join("?" * len(DONE_STATUSES))
+        updates = ", ".join(f"{c}=excluded.{c}" for c in cols)
+        cur = self.conn.execute(
+            f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            "ON CONFLICT (instance, backend, repeat, time_limit, seed) "
+            f"DO UPDATE SET {updates} WHERE runs.status NOT IN ({marks})",
+            (*(row[c] for c in cols), *DONE_STATUSES),
         )
         self.conn.commit()
+        return cur.rowcount > 0
 
     def add_notes(self, notes: Iterable[str]) -> None:
         """Remember notes for every later report (a backend left out, a baseline added …)."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 import os
 import tomllib
 from importlib import resources
@@ -200,7 +201,9 @@ def load_suite(name_or_path: str | Path) -> Suite:
 
 
 def _read_document(path: Path) -> dict[str, Any]:
-    raw = path.read_bytes()
+    from kakehashi.model.io.readers_common import read_bytes
+
+    raw = read_bytes(path)  # bounded, like every reader
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml
@@ -216,7 +219,7 @@ def _read_document(path: Path) -> dict[str, Any]:
     else:
         try:
             doc = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise InputFormatError(
                 f"{path}: not valid TOML ({exc}); fix the line it names"
             ) from None
@@ -233,6 +236,8 @@ def parse_suite(
     """Build a :class:`Suite` from a parsed document, checking every field."""
     where = str(path or "suite")
     head = doc.get("suite", {})
+    if not isinstance(head, dict):
+        raise InputFormatError(f"{where}: [suite] must be a table of settings (name, backends …)")
     unknown = set(doc) - {"suite", "instance"}
     if unknown:
         raise InputFormatError(
@@ -250,26 +255,106 @@ def parse_suite(
             )
         seen.add(inst.name)
         instances.append(inst)
-    tl = head.get("time_limit", 1.0)
-    time_limits = tuple(float(t) for t in (tl if isinstance(tl, list) else [tl]))
-    if any(t <= 0 for t in time_limits):
-        raise InputFormatError(f"{where}: time_limit must be positive seconds, got {tl}")
-    groups = [[g] if isinstance(g, str) else list(g) for g in head.get("backends", [])]
-    repeats = int(head.get("repeats", 3))
-    if repeats < 1:
-        raise InputFormatError(f"{where}: repeats must be ≥ 1, got {repeats}")
     return Suite(
-        name=str(head.get("name", path.stem if path else "suite")),
-        description=str(head.get("description", "")),
+        name=_text(head, "name", path.stem if path else "suite", where),
+        description=_text(head, "description", "", where),
         instances=instances,
-        repeats=repeats,
-        time_limits=time_limits,
-        seed=int(head.get("seed", 0)),
-        backends=groups,
-        max_variables={str(k): int(v) for k, v in head.get("max_variables", {}).items()},
-        backend_options={str(k): dict(v) for k, v in head.get("backend_options", {}).items()},
+        repeats=_repeats(head, where),
+        time_limits=_time_limits(head, where),
+        seed=_seed(head, where),
+        backends=_backend_groups(head, where),
+        max_variables=_max_variables(head, where),
+        backend_options=_backend_options(head, where),
         path=path,
     )
+
+
+# ------------------------------------------------------------------ [suite] values, checked
+# each names the key and what it expects, so a typo in a suite file is one clear line
+MAX_REPEATS = 10_000
+
+
+def _bad(where: str, key: str, value: Any, expected: str) -> InputFormatError:
+    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return InputFormatError(f"{where}: [suite] {key} = {shown} is not valid; expected {expected}")
+
+
+def _text(head: dict, key: str, default: str, where: str) -> str:
+    value = head.get(key, default)
+    if not isinstance(value, str):
+        raise _bad(where, key, value, "a string")
+    return value
+
+
+def _time_limits(head: dict, where: str) -> tuple[float, ...]:
+    from kakehashi.backends.arguments import MAX_TIME_LIMIT, check_time_limit
+
+    raw = head.get("time_limit", 1.0)
+    values = raw if isinstance(raw, list) else [raw]
+    expected = (
+        "positive seconds: a number or a list of numbers, each finite and "
+        f"≤ {MAX_TIME_LIMIT:.0f} (one week)"
+    )
+    if not values:
+        raise _bad(where, "time_limit", raw, expected)
+    try:
+        return tuple(check_time_limit(v) for v in values)
+    except KakehashiError:
+        raise _bad(where, "time_limit", raw, expected) from None
+
+
+def _repeats(head: dict, where: str) -> int:
+    value = head.get("repeats", 3)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REPEATS:
+        raise _bad(where, "repeats", value, f"a whole number of runs in [1, {MAX_REPEATS}]")
+    return value
+
+
+def _seed(head: dict, where: str) -> int:
+    from kakehashi.backends.arguments import MAX_SEED, check_seed
+
+    value = head.get("seed", 0)
+    try:
+        return check_seed(value)
+    except KakehashiError:
+        raise _bad(where, "seed", value, f"a whole number in [0, {MAX_SEED}]") from None
+
+
+def _backend_groups(head: dict, where: str) -> list[list[str]]:
+    raw = head.get("backends", [])
+    expected = 'a list of backend names, e.g. ["tabu", "sa"] (an inner list is a group)'
+    if not isinstance(raw, list):
+        raise _bad(where, "backends", raw, expected)
+    groups = []
+    for item in raw:
+        group = [item] if isinstance(item, str) else item
+        if not isinstance(group, list) or not group or not all(isinstance(g, str) for g in group):
+            raise _bad(where, "backends", raw, expected)
+        groups.append(list(group))
+    return groups
+
+
+def _max_variables(head: dict, where: str) -> dict[str, int]:
+    raw = head.get("max_variables", {})
+    expected = "a table {backend = whole number ≥ 1}, e.g. { exact = 20 }"
+    if not isinstance(raw, dict):
+        raise _bad(where, "max_variables", raw, expected)
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _bad(where, f"max_variables.{key}", value, "a whole number ≥ 1")
+    return {str(k): int(v) for k, v in raw.items()}
+
+
+def _backend_options(head: dict, where: str) -> dict[str, dict[str, Any]]:
+    raw = head.get("backend_options", {})
+    if not isinstance(raw, dict):
+        raise _bad(
+            where, "backend_options", raw, "a table of tables, e.g. [suite.backend_options.sa]"
+        )
+    for key, value in raw.items():
+        if not isinstance(value, dict):
+            raise _bad(where, f"backend_options.{key}", value, "a table {option = value}")
+    return {str(k): dict(v) for k, v in raw.items()}
 
 
 def _parse_instance(raw: Any, k: int, where: str, base_dir: Path | None) -> InstanceSpec:
@@ -292,9 +377,23 @@ def _parse_instance(raw: Any, k: int, where: str, base_dir: Path | None) -> Inst
             f"{where}: instance {name!r}: best_known_sense must be 'min' or 'max'"
         )
     bk = raw.get("best_known")
-    if bk is not None and not (isinstance(bk, (int, float)) or bk == "exact"):
+    if bk is not None and not (
+        (isinstance(bk, (int, float)) and not isinstance(bk, bool) and math.isfinite(bk))
+        or bk == "exact"
+    ):
         raise InputFormatError(
             f"{where}: instance {name!r}: best_known must be a number or 'exact'"
+        )
+    for key in ("params", "options"):
+        if key in raw and not isinstance(raw[key], dict):
+            raise InputFormatError(
+                f"{where}: instance {name!r}: {key} = {raw[key]!r} is not valid; expected a "
+                "table {key = value}"
+            )
+    tags = raw.get("tags", ())
+    if not isinstance(tags, (list, tuple)) or not all(isinstance(t, str) for t in tags):
+        raise InputFormatError(
+            f"{where}: instance {name!r}: tags = {tags!r} is not valid; expected a list of strings"
         )
     return InstanceSpec(
         name=name,

@@ -42,15 +42,19 @@ _TRACE_CAP = 256
 _EXP_MAX = 36.0
 _EXP_RES = 64.0
 EXP_TABLE = np.exp(-np.arange(int(_EXP_MAX * _EXP_RES) + 2) / _EXP_RES)
+# kakehashi's kernels take a free (zero-energy) move half the time: always taking them makes
+# a sequential sweep carry domain walls along with it, so they never meet (rings, grids)
+FREE_MOVES = 0.5
 
 
 @nb.njit(cache=True, inline="always")
-def metropolis_sweep(indptr, indices, data, sig, g, beta, s, exp_table):
+def metropolis_sweep(indptr, indices, data, sig, g, beta, s, exp_table, free=FREE_MOVES):
     """One sequential Metropolis sweep over a copy (``sig = 1 - 2x``, fields ``g``), shared by
     annealing, tempering and population annealing; returns (energy change, rng state).
 
     The energy change of flipping i is ``sig[i]*g[i]``, and flipping i moves each neighbour's
-    field by ``sig[i]*J_ij`` (no branch on x)."""
+    field by ``sig[i]*J_ij`` (no branch on x). A zero-energy flip is taken with probability
+    ``free`` (1.0 is textbook Metropolis, as dwave-samplers run it)."""
     n = sig.size
     dE = 0.0
     thr = _EXP_MAX / beta if beta > 0.0 else np.inf
@@ -65,11 +69,9 @@ def metropolis_sweep(indptr, indices, data, sig, g, beta, s, exp_table):
             s = rng_next(s)
             if rng_unit(s) >= exp_table[k] + (y - k) * (exp_table[k + 1] - exp_table[k]):
                 continue
-        elif d == 0.0:
-            # a free move half the time: always taking them makes a sequential sweep
-            # carry domain walls along with it, so they never meet (rings, grids)
+        elif d == 0.0 and free < 1.0:
             s = rng_next(s)
-            if rng_unit(s) >= 0.5:
+            if rng_unit(s) >= free:
                 continue
         si = sig[i]
         sig[i] = -si
@@ -100,6 +102,8 @@ def _anneal_kernel(
     rec_n,
     sweeps_done,
     exp_table,
+    free,
+    keep_last,
 ):
     R, n = X.shape
     S = betas.size
@@ -121,7 +125,7 @@ def _anneal_kernel(
             if sw % check_every == 0:
                 if stop[0] != 0 or now() > deadline:
                     break
-            dE, s = metropolis_sweep(indptr, indices, data, sig, g, betas[sw], s, exp_table)
+            dE, s = metropolis_sweep(indptr, indices, data, sig, g, betas[sw], s, exp_table, free)
             E += dE
             done += 1
             if E < best - tol:
@@ -133,8 +137,9 @@ def _anneal_kernel(
                 nrec = min(nrec + 1, cap)
                 if E <= target + tol:
                     stop[0] = 1
+        last = sig if keep_last else sbest
         for i in range(n):
-            x[i] = 1 if sbest[i] < 0.0 else 0
+            x[i] = 1 if last[i] < 0.0 else 0
         states[r] = s
         sweeps_done[r] = done
         rec_n[r] = nrec
@@ -179,6 +184,8 @@ def anneal(
     polish: bool = True,
     max_samples: int | None = None,
     presolve: bool = True,
+    keep: str = "best",
+    free_moves: float = FREE_MOVES,
 ) -> Any:
     """Simulated annealing on a QUBO → :class:`~kakehashi.engines.EngineResult`.
 
@@ -189,7 +196,10 @@ def anneal(
     reached, doubling the sweeps of each batch from ``num_sweeps`` (default 256) — so short
     budgets get quick anneals and long budgets slow ones — and keeps the best
     ``max_samples`` (default 1000) samples. ``schedule`` is ``"geometric"``, ``"linear"`` or
-    an explicit array of βs, one sweep each.
+    an explicit array of βs, one sweep each. Each read returns the best state it visited
+    (``keep="best"``) or its last state (``keep="last"``: a Boltzmann sample at the cold
+    end, as dwave-samplers return); ``free_moves`` is the probability of taking a
+    zero-energy flip (default 0.5; 1.0 is textbook Metropolis).
 
     Example:
         >>> import numpy as np, scipy.sparse as sp
@@ -198,6 +208,10 @@ def anneal(
         >>> anneal((h, J), num_reads=4, seed=1).best_energy
         -2.0
     """
+    if keep not in ("best", "last"):
+        raise ValueError(f"keep must be 'best' or 'last', got {keep!r}")
+    if not 0.0 <= free_moves <= 1.0:
+        raise ValueError(f"free_moves must be a probability in [0, 1], got {free_moves!r}")
     q = as_arrays(qubo)
     seed = resolve_seed(seed)
     t0 = clock()
@@ -254,6 +268,8 @@ def anneal(
                 rec_n,
                 done,
                 EXP_TABLE,
+                float(free_moves),
+                keep == "last",
             )
             all_X.append(X)
             if timed:  # repeated batches would pile up; counted reads are all kept
@@ -283,6 +299,7 @@ def anneal(
         "flip_attempts": total_sweeps * q.n,
         "beta_range": (float(beta_range[0]), float(beta_range[1])),
         "schedule": schedule if isinstance(schedule, str) else "custom",
+        "keep": keep,
         "elapsed": elapsed,
         "stopped": "target" if stop[0] else ("time" if clock() >= deadline else "done"),
     }

@@ -264,10 +264,46 @@ class Problem:
                 f"constraint {self.constraint_name(r)} has lower side {self.lo[r]:g} > upper "
                 f"side {self.hi[r]:g}; it can never hold"
             )
-        for arr in (self.linear, self.quadratic.data, self.A.data):
-            if not np.all(np.isfinite(arr)):
-                raise ModelError("the problem has NaN or infinite coefficients; fix the data")
+        self._check_numbers()
         return self
+
+    def _check_numbers(self) -> None:
+        """Every coefficient finite, every bound and constraint side a number (±inf allowed
+        only where it means "no bound"), every higher-order index a variable."""
+        coefficients = {
+            "objective constant": np.asarray([self.constant]),
+            "linear objective": self.linear,
+            "quadratic objective": self.quadratic.data,
+            "constraint matrix": self.A.data,
+        }
+        for degree, (idx, coef) in sorted(self.higher_order.items()):
+            coefficients[f"degree-{degree} objective"] = coef
+            if idx.size and (idx.min() < 0 or idx.max() >= self.num_variables):
+                raise ModelError(
+                    f"a degree-{degree} objective term names variable index "
+                    f"{int(idx.min() if idx.min() < 0 else idx.max())}, outside "
+                    f"0..{self.num_variables - 1}; fix the term"
+                )
+        for what, arr in coefficients.items():
+            if not np.all(np.isfinite(arr)):
+                raise ModelError(
+                    f"the {what} has NaN or infinite coefficients; fix the data (every "
+                    "coefficient must be a finite number)"
+                )
+        for what, arr, forbidden in (
+            ("lower bound of a variable", self.lower, np.inf),
+            ("upper bound of a variable", self.upper, -np.inf),
+            ("lower side of a constraint", self.lo, np.inf),
+            ("upper side of a constraint", self.hi, -np.inf),
+        ):
+            bad = np.flatnonzero(np.isnan(arr) | (arr == forbidden))
+            if bad.size:
+                k = int(bad[0])
+                name = self.flat_name(k) if "variable" in what else self.constraint_name(k)
+                raise ModelError(
+                    f"the {what} {name} is {arr[k]}; give a finite number (or -inf/+inf "
+                    "for no lower/upper bound)"
+                )
 
     def flat_name(self, i: int) -> str:
         for va in self.var_arrays:

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kakehashi.cli_support import non_negative_option, print_line, seed_option, time_limit_option
+
 console = Console()
 router_app = typer.Typer(no_args_is_help=True, help="Train and inspect the backend='auto' router.")
 
@@ -19,14 +21,16 @@ def train(
         list[Path], typer.Argument(help="runs.sqlite files from `kakehashi bench` (or folders)")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The model file to write (.npz)")],
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random forest")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the random forest", callback=seed_option)
+    ] = 0,
 ) -> None:
     """Train the router on your own runs; use it with router=MODEL or KAKEHASHI_ROUTER_MODEL."""
     from kakehashi.router.train import train as train_model
 
     path, model, data = train_model(runs, out, seed=seed)
     for note in data.notes:
-        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+        print_line(console, "note", "yellow", note)
     console.print(
         f"trained on {model.meta['runs']} runs of {len(data.features)} instances, backends "
         f"{', '.join(model.backends)}, budgets {', '.join(f'{b:g} s' for b in data.budgets)} "
@@ -67,13 +71,21 @@ _KIND = {
 def explain(
     file: Annotated[Path, typer.Argument(help="Problem file (any format `kakehashi solve` reads)")],
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", "-t", help="The budget to route for (s)")
+        float | None,
+        typer.Option(
+            "--time-limit", "-t", help="The budget to route for (s)", callback=time_limit_option
+        ),
     ] = None,
     prefer: Annotated[
         str, typer.Option("--prefer", help="quality, time, cost, co2 or quantum")
     ] = "quality",
     max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="Leave out backends that may cost more")
+        float | None,
+        typer.Option(
+            "--max-cost",
+            help="Leave out backends that may cost more",
+            callback=non_negative_option("--max-cost"),
+        ),
     ] = None,
     router: Annotated[
         str | None, typer.Option("--router", help="Model file, or 'rule' (default: shipped model)")
@@ -86,7 +98,7 @@ def explain(
 
     problem = kakehashi.load(file)
     d = route(problem, time_limit=time_limit, prefer=prefer, max_cost=max_cost, router=router)
-    console.print(d.reason, soft_wrap=True)
+    console.print(d.reason, soft_wrap=True, markup=False)
     console.print(
         f"budget {d.budget:g} s, prefer={d.prefer}, method {d.method} "
         f"({d.model or 'shipped model'}), routing took {d.seconds * 1000:.1f} ms",
@@ -111,7 +123,7 @@ def explain(
     console.print(table)
     for c in d.candidates:
         if not c.eligible:
-            console.print(f"[dim]{c.name}: {c.excluded}[/]", soft_wrap=True)
+            print_line(console, c.name, "dim", c.excluded)
     if features:
         for k, v in d.features.items():
             console.print(f"  {k:<24} {v:.4g}")

@@ -62,7 +62,7 @@ def limits_for(tenant: Tenant, settings: Settings) -> Limits:
         cpu_seconds_per_day=pick(tenant.cpu_seconds_per_day, settings.quota_cpu_seconds_day),
         money_per_month=pick(tenant.money_per_month, settings.quota_money_month),
         qpu_seconds_per_month=pick(tenant.qpu_seconds_per_month, settings.quota_qpu_seconds_month),
-        max_variables=pick(tenant.max_variables, settings.max_variables),
+        max_variables=pick(tenant.max_variables, settings.max_problem_variables),
     )
 
 

@@ -35,7 +35,9 @@ class Settings(BaseModel):
     )
     workers: int = Field(2, ge=0, le=256, description="local worker processes to start")
     max_upload_bytes: int = Field(16 * 2**20, ge=1, description="largest accepted upload")
-    max_variables: int = Field(100_000, ge=1, description="default per-tenant problem size limit")
+    max_problem_variables: int = Field(
+        100_000, ge=1, description="default per-tenant problem size limit (variables)"
+    )
     max_time_limit: float = Field(3600.0, gt=0, description="largest time_limit a job may ask")
     rate_limit: float = Field(20.0, gt=0, description="requests per second per API key")
     rate_burst: int = Field(100, ge=1, description="requests a key may make at once")

@@ -38,7 +38,7 @@ from kakehashi.model.io.qubo_json import (
     read_json,
     write_json,
 )
-from kakehashi.model.io.readers_common import read_bytes, require_file
+from kakehashi.model.io.readers_common import read_head, require_file
 from kakehashi.model.problem import Problem
 
 __all__ = [
@@ -124,7 +124,7 @@ def detect_format(path: str | Path) -> str:
     by_suffix = _suffix_format(p)
     if by_suffix:
         return by_suffix
-    head = read_bytes(p)[:65536]
+    head = read_head(p, 65536)
     sniffed = _sniff(head)
     if sniffed:
         return sniffed

@@ -16,7 +16,11 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-_BRACKETED = re.compile(r"^(.*?)\[\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\]$")
+# subscripts are ASCII digits, at most 18 of them (so each fits an int64); a label with longer
+# or other digits ("x[²]", a 20-digit number) is kept whole as a scalar's name
+_SUBSCRIPT = r"-?[0-9]{1,18}"
+_BRACKETED = re.compile(rf"^(.*?)\[\s*({_SUBSCRIPT}(?:\s*,\s*{_SUBSCRIPT})*)\s*\]$")
+_INDEX = re.compile(r"^[0-9]{1,18}$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,15 +48,18 @@ def split_label(label: Hashable, default_name: str = "x") -> tuple[str, tuple[in
     """
     if isinstance(label, (bool, np.bool_)):
         return str(label), ()
-    if isinstance(label, (int, np.integer)):
+    if isinstance(label, (int, np.integer)) and abs(int(label)) < 10**18:
         return default_name, (int(label),)
     if isinstance(label, tuple) and label and isinstance(label[0], str):
         rest = label[1:]
-        if all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in rest):
+        if all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) and abs(int(s)) < 10**18
+            for s in rest
+        ):
             return label[0], tuple(int(s) for s in rest)
         return str(label), ()
     text = str(label)
-    if text.isdigit():
+    if _INDEX.match(text):
         return default_name, (int(text),)
     m = _BRACKETED.match(text)
     if m and m.group(1):

@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from kakehashi.model.io.readers_common import fail, parse_numbers, read_text
+from kakehashi.model.io.readers_common import (
+    declared_count,
+    fail,
+    line_of_number,
+    parse_numbers,
+    read_text,
+)
 from kakehashi.model.problem import Problem
 
 
@@ -27,20 +33,25 @@ def read_bqp(path: str | Path, *, index: int = 1) -> Problem:
         >>> p.name, p.sense, p.num_variables
         ('bqp50-3', 'max', 50)
     """
-    nums = parse_numbers(read_text(path), path, "an OR-Library bqp file")
+    text = read_text(path)
+    nums = parse_numbers(text, path, "an OR-Library bqp file")
     if nums.size == 0:
         raise fail(
             path, "the file is empty", "an OR-Library bqp file starts with the number of problems"
         )
-    count = nums[0]
-    if count != int(count) or count < 1:
-        raise fail(
-            path,
-            f"the first number should be the count of problems, got {count:g}",
-            "check the file",
-        )
-    count = int(count)
-    if not isinstance(index, (int, np.integer)) or not 1 <= index <= count:
+
+    def line(k: int) -> int:  # the line of the k-th number (for messages only)
+        return line_of_number(text, k)
+
+    # every problem takes at least two numbers: the count cannot exceed half of them
+    count = declared_count(
+        path, nums[0], "the count of problems", line=line(0), present=nums.size // 2
+    )
+    if count < 1:
+        raise fail(path, f"line {line(0)}: the file declares 0 problems", "check the file")
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise fail(path, f"index={index!r} is not an integer", f"pass index=1..{count}")
+    if not 1 <= index <= count:
         raise fail(
             path,
             f"index={index!r} is out of range: the file holds {count} problems",
@@ -53,12 +64,16 @@ def read_bqp(path: str | Path, *, index: int = 1) -> Problem:
     for k in range(1, count + 1):
         if pos + 2 > nums.size:
             raise _truncated(path, k, count)
-        n, nnz = nums[pos], nums[pos + 1]
-        if n != int(n) or nnz != int(nnz) or n < 1 or nnz < 0:
-            raise fail(
-                path, f"problem {k} should start with 'n nnz', got {n:g} {nnz:g}", "check the file"
-            )
-        n, nnz = int(n), int(nnz)
+        n = declared_count(path, nums[pos], f"problem {k}'s variable count n", line=line(pos))
+        nnz = declared_count(
+            path,
+            nums[pos + 1],
+            f"problem {k}'s entry count nnz",
+            line=line(pos + 1),
+            budget="terms",
+        )
+        if n < 1:
+            raise fail(path, f"line {line(pos)}: problem {k} has no variables", "check the file")
         pos += 2
         if pos + 3 * nnz > nums.size:
             raise _truncated(path, k, count)
@@ -68,7 +83,8 @@ def read_bqp(path: str | Path, *, index: int = 1) -> Problem:
     if pos != nums.size:
         raise fail(
             path,
-            f"{nums.size - pos} numbers follow the last of the {count} declared problems",
+            f"line {line(pos)}: {nums.size - pos} numbers follow the last of the {count} "
+            "declared problems",
             "check the count of problems on the first line",
         )
     entries, n = chosen

@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from kakehashi.model.io.readers_common import fail, parse_numbers, read_text
+from kakehashi.model.io.readers_common import (
+    declared_count,
+    fail,
+    line_of_number,
+    parse_numbers,
+    read_text,
+)
 from kakehashi.model.problem import Problem
 
 
@@ -30,39 +36,41 @@ def read_gset(path: str | Path) -> Problem:
         ('max', 16)
     """
     text = read_text(path)
-    lines = text.lstrip().split("\n", 2)
+    skipped = len(text) - len(text.lstrip())
+    first_line = 1 + text.count("\n", 0, skipped)
+    lines = text[skipped:].split("\n", 2)
     if not lines or not lines[0].strip():
         raise fail(path, "the file is empty", "a Gset/rudy file starts with a line 'N E'")
     header = lines[0].split()
     if len(header) != 2:
         raise fail(
             path,
-            f"the first line should be 'N E' (vertices, edges) but is {lines[0].strip()!r}",
+            f"line {first_line}: the first line should be 'N E' (vertices, edges) but is "
+            f"{lines[0].strip()[:60]!r}",
             "check that this is a Gset/rudy graph file",
         )
     width = len(lines[1].split()) if len(lines) > 1 and lines[1].strip() else 3
     if width not in (2, 3):
         raise fail(
             path,
-            f"edge lines should be 'i j w' or 'i j', found {lines[1].strip()!r}",
+            f"line {first_line + 1}: edge lines should be 'i j w' or 'i j', found "
+            f"{lines[1].strip()[:60]!r}",
             "check the file",
         )
-    nums = parse_numbers(text, path, "a Gset/rudy graph")
-    n_nodes, n_edges = nums[0], nums[1]
-    if n_nodes != int(n_nodes) or n_edges != int(n_edges) or n_nodes < 1 or n_edges < 0:
-        raise fail(
-            path,
-            f"the header 'N E' must be two non-negative integers, got {lines[0].strip()!r}",
-            "fix the first line",
-        )
-    n_nodes, n_edges = int(n_nodes), int(n_edges)
-    body = nums[2:]
+    body_text = text[skipped + len(lines[0]) :]
+    n_nodes = declared_count(path, header[0], "the vertex count N", line=first_line)
+    # the edge count is compared with the edges present once they are parsed (below)
+    n_edges = declared_count(path, header[1], "the edge count E", line=first_line, budget="terms")
+    if n_nodes < 1:
+        raise fail(path, f"line {first_line}: the graph has no vertices (N = 0)", "fix N")
+    body = parse_numbers(body_text, path, "a Gset/rudy graph", first_line=first_line)
     if body.size != width * n_edges:
         have = body.size // width
         what = "ends early" if body.size < width * n_edges else "has more numbers than declared"
         raise fail(
             path,
-            f"the header declares {n_edges} edges but the file {what} ({have} complete edge lines)",
+            f"line {first_line}: the header declares {n_edges} edges but the file {what} "
+            f"({have} complete edge lines)",
             "the file is truncated or the header is wrong: re-download it or fix the header",
         )
     edges = body.reshape(n_edges, width)
@@ -73,11 +81,12 @@ def read_gset(path: str | Path) -> Problem:
                 np.any((ends != np.round(ends)) | (ends < 1) | (ends > n_nodes), axis=1)
             )[0]
         )
+        line = first_line - 1 + line_of_number(body_text, bad * width)
         raise fail(
             path,
-            f"edge line {bad + 1} names vertex {edges[bad, 0]:g} or {edges[bad, 1]:g}, "
-            f"outside 1..{n_nodes}",
-            "vertices are numbered from 1 to N",
+            f"line {line}: edge line {bad + 1} names vertex {edges[bad, 0]:g} or "
+            f"{edges[bad, 1]:g}, outside 1..{n_nodes}",
+            "vertices are whole numbers from 1 to N",
         )
     i = ends[:, 0].astype(np.int64) - 1
     j = ends[:, 1].astype(np.int64) - 1

@@ -32,12 +32,18 @@ import scipy.sparse as sp
 from kakehashi.errors import UnsupportedError
 from kakehashi.model.affine import expand_monomials
 from kakehashi.model.io._layout import infer_blocks, split_label
-from kakehashi.model.io.readers_common import fail, mark_one_hot, read_text
+from kakehashi.model.io.readers_common import (
+    declared_count,
+    fail,
+    finite_number,
+    mark_one_hot,
+    read_text,
+)
 from kakehashi.model.problem import BINARY, ConstraintGroup, Problem, VarArray
 
 _COMMENT = re.compile(r"(?m)^[ \t]*\*.*$")
 _RELATION = re.compile(r"(>=|<=|=)")
-_HEADER = re.compile(r"#variable=\s*(\d+)")
+_HEADER = re.compile(r"#variable=\s*(\S+)")
 _X_NAME = re.compile(r"^x(\d+)$")
 
 
@@ -107,18 +113,18 @@ def read_opb(path: str | Path, *, pb_info: str | Path | bool | None = None) -> P
                 "use one of >=, <=, = and end the statement with ';'",
             )
         lhs, op, rhs = parts
-        try:
-            k = float(rhs)
-        except ValueError:
-            raise fail(
-                path,
-                f"line {stmt_line}: the right-hand side {rhs.strip()!r} is not a number",
-                "fix the constraint",
-            ) from None
+        k = finite_number(path, rhs.strip(), "the right-hand side", stmt_line)
         rows.append((_terms(lhs, var, path, stmt_line), op, k, stmt_line))
 
     names = list(var.index)
-    n, order_names = _variable_layout(names, header)
+    declared = (
+        declared_count(
+            path, header.group(1), "#variable=", line=1 + text.count("\n", 0, header.start())
+        )
+        if header
+        else 0
+    )
+    n, order_names = _variable_layout(path, names, declared)
     problem = _assemble(path, names, n, order_names, objective, sense, rows)
     if pb_info:
         problem = _apply_pb_info(problem, path, pb_info)
@@ -145,14 +151,7 @@ def _terms(text: str, var: _Vars, path, line: int) -> _Terms:
     for tok in text.split():
         c = tok[0]
         if c in "+-0123456789.":
-            try:
-                coefs.append(float(tok))
-            except ValueError:
-                raise fail(
-                    path,
-                    f"line {line}: {tok!r} is not a coefficient",
-                    "terms are '<coef> <literal> ...'",
-                ) from None
+            coefs.append(finite_number(path, tok, "a coefficient '<coef> <literal> ...'", line))
             ptr.append(len(lits))
             continue
         neg = c == "~"
@@ -170,14 +169,18 @@ def _terms(text: str, var: _Vars, path, line: int) -> _Terms:
     return _Terms(coefs, lits, ptr)
 
 
-def _variable_layout(names: list[str], header) -> tuple[int, np.ndarray]:
+def _variable_layout(path, names: list[str], declared: int) -> tuple[int, np.ndarray]:
     """Flat position of each named variable and the variable count."""
     ks = [_X_NAME.match(nm) for nm in names]
     if all(ks):
+        # x<k> sits at index k − 1: the largest k sizes the array, so check it first
+        largest = max(
+            (m.group(1) for m in ks), key=lambda d: (len(d.lstrip("0")), d.lstrip("0")), default="0"
+        )
+        top = declared_count(path, largest, f"the variable index in x{largest}")
         pos = np.array([int(m.group(1)) - 1 for m in ks], dtype=np.int64)
         if pos.size == 0 or pos.min() >= 0:
-            declared = int(header.group(1)) if header else 0
-            n = max(declared, int(pos.max()) + 1 if pos.size else 0)
+            n = max(declared, top)
             return n, pos
     return len(names), np.arange(len(names), dtype=np.int64)
 
@@ -317,7 +320,7 @@ def _assemble(path, names, n, pos, objective, sense, rows) -> Problem:
 
 
 def _arrays(names: list[str], pos: np.ndarray, n: int) -> list[VarArray]:
-    if n and names and all(_X_NAME.match(nm) for nm in names):
+    if n and all(_X_NAME.match(nm) for nm in names):  # also: declared, none used
         return [VarArray("x", (n,), 0, BINARY)]
     if not names:
         return []

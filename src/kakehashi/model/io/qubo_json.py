@@ -64,7 +64,12 @@ def read_json(path: str | Path) -> Problem:
     text = read_text(path)
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except RecursionError:
+        raise InputFormatError(
+            f"{path}: the JSON nests too deeply to read; a QUBO/Ising JSON file is one object "
+            f"with keys {', '.join(KEYS)}, nested at most two levels"
+        ) from None
+    except ValueError as exc:  # also integers longer than Python's 4300-digit limit
         raise InputFormatError(
             f"{path}: not valid JSON ({exc}); a QUBO/Ising JSON file is one object with keys "
             f"{', '.join(KEYS)}"
@@ -117,20 +122,25 @@ def problem_from_json_dict(
         )
 
     def number(value: Any, where: str) -> float:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-        ):
-            raise bad(f"{where} is {value!r}, not a finite number", "biases must be numbers")
-        return float(value)
+        try:
+            ok = not isinstance(value, bool) and isinstance(value, (int, float))
+            result = float(value) if ok else math.nan
+        except OverflowError:  # an integer with hundreds of digits
+            result = math.nan
+        if not math.isfinite(result):
+            shown = repr(value) if not isinstance(value, int) else f"{str(value)[:20]}…"
+            raise bad(
+                f"{where} is {shown}, not a finite number",
+                "biases must be numbers within ±1.8e308",
+            )
+        return result
 
     def label(value: Any, where: str) -> str:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise bad(
                 f"{where} is {value!r}, not a variable label", "labels are strings (or integers)"
             )
-        return str(value)
+        return value if isinstance(value, str) else str(value)
 
     order: dict[str, int] = {}
     declared = doc.get("variables")
