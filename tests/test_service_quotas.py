@@ -104,7 +104,3 @@ def test_a_race_reserves_every_backend(api):
     body = r.json()
     assert body["backend"] == ["tabu", "sa"] and len(body["estimate"]) == 2
     assert body["charges"]["money"] > one
-    assert api.run_next() == body["id"]  # the race runs in the worker's runner
-    done = api.http.get(f"/v1/jobs/{body['id']}", headers=api.headers(key)).json()
-    assert done["status"] == "completed", done["error"]
-    assert done["summary"]["backend"] in ("tabu", "sa") and done["summary"]["objective"] == -1
