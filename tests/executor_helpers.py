@@ -70,3 +70,23 @@ def wait_gone(pids: set[int], seconds: float = 20.0) -> set[int]:
             return set()
         time.sleep(0.1)
     return {p for p in pids if alive(p)}
+
+
+def parent_of(pid: int) -> int:
+    """The parent process id of ``pid`` (Linux /proc)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def drive_from_a_forked_child(conn) -> None:
+    """In a forked child: run one task in a ProcessExecutor and send back this process's
+    id and the parent of the worker's forkserver (or the error)."""
+    import traceback
+
+    from kakehashi.executors import ProcessExecutor
+
+    try:
+        with ProcessExecutor(max_workers=1) as ex:
+            server = ex.gather([ex.submit(os.getppid)])[0]
+        conn.send(("ok", os.getpid(), parent_of(server)))
+    except BaseException:
+        conn.send(("error", traceback.format_exc(), None))

@@ -83,6 +83,34 @@ def test_cancel_kills_the_run_and_runs_stop_hooks(tmp_path):
     assert marker.read_text() == "cancelled at the provider"
 
 
+def test_a_forked_child_of_a_driver_starts_a_forkserver_of_its_own():
+    # the job service forks its runner from a process that may have raced already: the
+    # child must not use (nor keep alive) the forkserver it inherited, but start its own.
+    # A fresh driver process: this one may have run numba's OpenMP, which forbids fork
+    script = textwrap.dedent(f"""
+        import multiprocessing as mp, sys
+        sys.path[:0] = [{str(SRC)!r}, {str(TESTS)!r}]
+        from executor_helpers import drive_from_a_forked_child
+        from kakehashi.executors import ProcessExecutor
+        with ProcessExecutor(max_workers=1) as ex:
+            assert ex.gather([ex.submit(abs, -1)]) == [1]  # this driver's forkserver runs
+        ctx = mp.get_context("fork")
+        here, there = ctx.Pipe()
+        child = ctx.Process(target=drive_from_a_forked_child, args=(there,))
+        child.start()
+        assert here.poll(90), "the forked child did not answer"
+        kind, pid, server_parent = here.recv()
+        child.join(30)
+        assert kind == "ok", pid
+        assert server_parent == pid == child.pid and child.exitcode == 0, (pid, server_parent)
+        print("ok")
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
 def test_executor_names_and_bad_shapes():
     assert get_executor("in-process").name == "in-process"
     with pytest.raises(ExecutorError, match="Did you mean 'process'"):

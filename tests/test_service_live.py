@@ -77,6 +77,23 @@ def test_client_against_a_live_server(live_server, tmp_path):
         kakehashi.Client(server.url, "kh_bad_key").jobs()
 
 
+def test_a_race_job_runs_in_a_worker(live_server, tmp_path):
+    """A race starts its contestants' processes from the worker's forked runner."""
+    server = live_server
+    admin = kakehashi.Client(server.url, server.admin_key)
+    team = kakehashi.Client(server.url, admin.create_tenant("racer")["api_key"])
+    path = tmp_path / "tiny.json"
+    path.write_bytes(qubo_bytes())
+    for seed in (1, 2):  # the second reuses the warm runner and its forkserver
+        job = team.submit(path, backend=["tabu", "sa"], time_limit=0.3, seed=seed)
+        result = team.wait(job, timeout=90)
+        assert result.objective == -1.0 and result.feasible
+        race = result.info["race"]
+        assert race["winner"] in ("tabu", "sa")
+        assert {c["backend"] for c in race["contestants"]} == {"tabu", "sa"}
+    assert team.status(job)["backend"] == ["tabu", "sa"]
+
+
 def test_cancel_a_running_job_stops_it(live_server):
     server = live_server
     admin = kakehashi.Client(server.url, server.admin_key)
@@ -155,6 +172,30 @@ def test_retries_are_bounded_then_the_job_fails_with_the_reason(tmp_path, databa
         api.close()
 
 
+def run_one_job_in_a_fresh_process(server) -> None:
+    """Run the oldest queued job as a worker would, from a fresh interpreter: the worker
+    forks its runner, and fork aborts in a process that has run numba's OpenMP threads (as
+    this test process may have, in another module's in-process solve)."""
+    script = f"""
+import sys; sys.path.insert(0, {str(SRC)!r})
+from kakehashi.service import queue
+from kakehashi.service.db import make_engine
+from kakehashi.service.settings import Settings
+from kakehashi.service.workers import WorkerProcess
+settings = Settings(data_dir={str(server.data_dir)!r}, database={server.database!r})
+engine = make_engine(settings.database_url)
+worker = WorkerProcess(settings, engine)
+try:
+    worker.run_one(queue.claim(engine, worker.id))
+finally:
+    worker.drop_runner()
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
 def test_restart_with_jobs_in_every_state(server_factory, database, tmp_path):
     from kakehashi.service import queue
     from kakehashi.service.db import make_engine
@@ -165,14 +206,11 @@ def test_restart_with_jobs_in_every_state(server_factory, database, tmp_path):
     team = kakehashi.Client(server.url, admin.create_tenant("t")["api_key"])
     settings = Settings(data_dir=server.data_dir, database=server.database, heartbeat_timeout=2)
     engine = make_engine(settings.database_url)
-    from kakehashi.service.workers import WorkerProcess
-
-    worker = WorkerProcess(settings, engine)
     sub = lambda k, **kw: team.submit(tmp_path / f"p{k}.json", backend="exact", **kw)  # noqa: E731
     for k in range(6):
         (tmp_path / f"p{k}.json").write_bytes(qubo_bytes(k))
     done = sub(0)
-    worker.run_one(queue.claim(engine, worker.id))  # completed
+    run_one_job_in_a_fresh_process(server)  # completed
     bad = sub(1)
     assert queue.claim(engine, "failing-worker")["id"] == bad
     assert queue.finish(engine, bad, "failing-worker", "failed", error="the backend crashed")
@@ -184,7 +222,6 @@ def test_restart_with_jobs_in_every_state(server_factory, database, tmp_path):
     assert queue.claim(engine, "ghost-worker-2")["id"] == cancelling
     team.cancel(cancelling)
     queued = sub(5)
-    worker.drop_runner()
     engine.dispose()
     before = {j["id"]: j for j in team.jobs()}
     assert [before[j]["status"] for j in (done, bad, cancelled, running, cancelling, queued)] == [

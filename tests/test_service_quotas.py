@@ -104,3 +104,16 @@ def test_a_race_reserves_every_backend(api):
     body = r.json()
     assert body["backend"] == ["tabu", "sa"] and len(body["estimate"]) == 2
     assert body["charges"]["money"] > one
+    # the runner is forked from a process whose own forkserver is already running (this
+    # one's, after a race here): the runner must start its own, and the race complete
+    from kakehashi.executors.local import ProcessExecutor
+
+    with ProcessExecutor(max_workers=1) as ex:
+        assert ex.gather([ex.submit(abs, -2)]) == [2]
+    assert api.run_next() == body["id"]
+    h = api.headers(key)
+    done = api.http.get(f"/v1/jobs/{body['id']}", headers=h).json()
+    assert done["status"] == "completed", done.get("error")
+    result = api.http.get(f"/v1/jobs/{body['id']}/result", headers=h).json()
+    assert result["objective"] == -1.0
+    assert result["info"]["race"]["winner"] in ("tabu", "sa")

@@ -12,7 +12,9 @@ preloaded in the server, so a new worker starts in ~20 ms instead of ~0.4 s with
 plain ``fork`` is avoided because numba's threading layers are not fork-safe once threads
 ran). No worker outlives the driver: each sets ``PR_SET_PDEATHSIG`` (Linux) so the kernel kills
 it when its parent — the forkserver, which itself exits when the driver goes — dies, and
-:meth:`ProcessExecutor.close` (also run at interpreter exit) kills what is left.
+:meth:`ProcessExecutor.close` (also run at interpreter exit) kills what is left. A process
+forked from a driver (the job service's runner) starts a forkserver of its own rather than
+inheriting its parent's (see :func:`_forget_parents_forkserver`).
 
 Example:
     >>> with ProcessExecutor(max_workers=1) as ex:
@@ -27,11 +29,13 @@ import contextlib
 import ctypes
 import multiprocessing as mp
 import multiprocessing.connection as mpc
+import multiprocessing.forkserver as mp_forkserver
 import os
 import resource
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 import weakref
@@ -207,9 +211,15 @@ class ProcessExecutor(Executor):
             daemon=True,
             name=f"kakehashi-worker-{slot.index}",
         )
-        with _main_not_reimported():
-            slot.process.start()
-        child.close()
+        try:
+            with _main_not_reimported():
+                slot.process.start()
+        except BaseException:
+            slot.process = None  # never started: nothing to join or kill later
+            parent.close()
+            raise
+        finally:
+            child.close()
         slot.conn = parent
 
     # ------------------------------------------------------------------ events
@@ -353,6 +363,37 @@ def _main_not_reimported():
             main.__dict__.update(saved)
             if "__spec__" not in saved:
                 main.__dict__.pop("__spec__", None)
+
+
+def _forget_parents_forkserver() -> None:
+    """After ``fork``: drop the forkserver this process's parent started, so that the next
+    worker starts a forkserver of this process's own.
+
+    multiprocessing keeps one forkserver per process tree in module state that a forked
+    child inherits as is; the child then asks ``os.waitpid`` about a server that is not its
+    child (``ChildProcessError``: the worker never starts and the executor's cleanup failed
+    with "can only join a started process"). Even if it could use the server, its workers
+    would be its parent's grandchildren — outliving it when it is killed (a cancelled job's
+    runner) — and its copy of the server's "alive" pipe would keep that server running.
+    Runs only in processes that inherited a started server (never in the forkserver itself
+    or its workers, which set that state from the server's own file descriptors).
+    """
+    server = mp_forkserver._forkserver
+    if getattr(server, "_forkserver_pid", None) is None:
+        return
+    if server._forkserver_alive_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(server._forkserver_alive_fd)
+    server._forkserver_address = None
+    server._forkserver_alive_fd = None
+    server._forkserver_pid = None
+    if hasattr(server, "_forkserver_authkey"):  # Python 3.13.x and later
+        server._forkserver_authkey = None
+    server._lock = threading.Lock()  # another thread may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parents_forkserver)
 
 
 def _kill_slots(slots: list[_Slot]) -> None:
