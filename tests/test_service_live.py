@@ -283,3 +283,17 @@ def test_cli_submit_jobs_cancel(live_server, tmp_path):
     assert {j["id"] for j in listed} >= {job}
     out = cli("jobs", "--key", "kh_wrong_key")
     assert out.returncode == 2 and "unknown API key" in out.stderr
+
+
+def test_a_finished_job_is_never_charged_above_its_reservation(live_server):
+    # a tiny exact job: its estimate (enumeration time) is far below the CPU time a run
+    # measures (loading, evaluation), so without the clip its charge would pass a cap
+    server = live_server
+    admin = kakehashi.Client(server.url, server.admin_key)
+    team = kakehashi.Client(server.url, admin.create_tenant("quoted")["api_key"])
+    job = team.submit(kakehashi.examples.small_maxcut(), backend="exact", seed=1)
+    reserved = team.status(job)["charges"]["money"]
+    team.wait(job, timeout=60)
+    done = team.status(job)
+    assert done["charges"]["money"] <= reserved
+    assert done["summary"]["measured_money"] >= 0

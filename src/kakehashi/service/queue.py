@@ -108,7 +108,19 @@ def finish(
         "progress": 1.0 if status != CANCELLED else None,
         "heartbeat_at": now,
     }
-    values.update({k: v for k, v in (charges or {}).items() if v is not None})
+    charges = {k: v for k, v in (charges or {}).items() if v is not None}
+    if "charge_money" in charges:
+        # a job is never billed above the money reserved for it at submit (its quote, checked
+        # against the tenant's cap): a CPU-priced run's measured time includes overheads the
+        # estimate cannot see (loading, evaluation), and the cap must hold all the same. What
+        # was measured stays in the summary.
+        measured = float(charges.pop("charge_money"))
+        if summary is not None:
+            values["summary"] = {**summary, "measured_money": measured}
+        values["charge_money"] = sa.case(
+            (Job.charge_money < measured, Job.charge_money), else_=measured
+        )
+    values.update(charges)
     with db.write_session(engine) as session:
         done = session.execute(
             sa.update(Job)
