@@ -8,6 +8,7 @@ only on a unix socket. Tests that need it skip with the reason when it cannot st
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,38 @@ def server_factory(tmp_path):
     yield make
     for s in started:
         s.stop()
+
+
+def run_next_in_a_fresh_process(
+    data_dir: Path, database: str | None, forkserver_first: bool = False
+) -> None:
+    """Run the oldest queued job as a worker would, from a fresh interpreter: the worker
+    forks its runner, and fork aborts in a process that has run numba's OpenMP threads (as
+    a test process may have, in another module's in-process solve). ``forkserver_first``
+    starts the executors' forkserver in that interpreter before the fork, as a driver that
+    raced already would have."""
+    script = f"""
+import sys; sys.path.insert(0, {str(SRC)!r})
+from kakehashi.executors import ProcessExecutor
+from kakehashi.service import queue
+from kakehashi.service.db import make_engine
+from kakehashi.service.settings import Settings
+from kakehashi.service.workers import WorkerProcess
+if {forkserver_first!r}:
+    with ProcessExecutor(max_workers=1) as ex:
+        assert ex.gather([ex.submit(abs, -2)]) == [2]
+settings = Settings(data_dir={str(data_dir)!r}, database={database!r})
+engine = make_engine(settings.database_url)
+worker = WorkerProcess(settings, engine)
+try:
+    worker.run_one(queue.claim(engine, worker.id))
+finally:
+    worker.drop_runner()
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
 
 
 QUBO = b'{"vartype": "BINARY", "linear": {"a": -1, "b": -1, "c": 1}, "quadratic": {"a,b": 2}}'

@@ -17,7 +17,15 @@ pytest.importorskip("fastapi")
 import kakehashi
 from kakehashi.model.io import data_file
 from kakehashi.service.errors import NotFoundError, PermissionDeniedError
-from service_support import SRC, database, live_server, postgres, qubo_bytes, server_factory
+from service_support import (
+    SRC,
+    database,
+    live_server,
+    postgres,
+    qubo_bytes,
+    run_next_in_a_fresh_process,
+    server_factory,
+)
 
 
 def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
@@ -172,30 +180,6 @@ def test_retries_are_bounded_then_the_job_fails_with_the_reason(tmp_path, databa
         api.close()
 
 
-def run_one_job_in_a_fresh_process(server) -> None:
-    """Run the oldest queued job as a worker would, from a fresh interpreter: the worker
-    forks its runner, and fork aborts in a process that has run numba's OpenMP threads (as
-    this test process may have, in another module's in-process solve)."""
-    script = f"""
-import sys; sys.path.insert(0, {str(SRC)!r})
-from kakehashi.service import queue
-from kakehashi.service.db import make_engine
-from kakehashi.service.settings import Settings
-from kakehashi.service.workers import WorkerProcess
-settings = Settings(data_dir={str(server.data_dir)!r}, database={server.database!r})
-engine = make_engine(settings.database_url)
-worker = WorkerProcess(settings, engine)
-try:
-    worker.run_one(queue.claim(engine, worker.id))
-finally:
-    worker.drop_runner()
-"""
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-
-
 def test_restart_with_jobs_in_every_state(server_factory, database, tmp_path):
     from kakehashi.service import queue
     from kakehashi.service.db import make_engine
@@ -210,7 +194,7 @@ def test_restart_with_jobs_in_every_state(server_factory, database, tmp_path):
     for k in range(6):
         (tmp_path / f"p{k}.json").write_bytes(qubo_bytes(k))
     done = sub(0)
-    run_one_job_in_a_fresh_process(server)  # completed
+    run_next_in_a_fresh_process(server.data_dir, server.database)  # completed
     bad = sub(1)
     assert queue.claim(engine, "failing-worker")["id"] == bad
     assert queue.finish(engine, bad, "failing-worker", "failed", error="the backend crashed")
