@@ -67,7 +67,7 @@ def server_factory(tmp_path):
 
 def run_next_in_a_fresh_process(
     data_dir: Path, database: str | None, forkserver_first: bool = False
-) -> None:
+) -> str | None:
     """Run the oldest queued job as a worker would, from a fresh interpreter: the worker
     forks its runner, and fork aborts in a process that has run numba's OpenMP threads (as
     a test process may have, in another module's in-process solve). ``forkserver_first``
@@ -86,15 +86,32 @@ if {forkserver_first!r}:
 settings = Settings(data_dir={str(data_dir)!r}, database={database!r})
 engine = make_engine(settings.database_url)
 worker = WorkerProcess(settings, engine)
+job = queue.claim(engine, worker.id)
 try:
-    worker.run_one(queue.claim(engine, worker.id))
+    if job is not None:
+        worker.run_one(job)
 finally:
     worker.drop_runner()
+print("JOB", job["id"] if job else "")
 """
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr[-2000:]
+    last = [line for line in out.stdout.splitlines() if line.startswith("JOB")][-1]
+    return last[4:] or None
+
+
+def forking_is_unsafe_here() -> bool:
+    """Whether this process has run numba's OpenMP thread pool, after which a fork aborts
+    (the worker forks its runner). A test process may have, in another module's solve."""
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    try:
+        return numba.threading_layer() == "omp"
+    except ValueError:  # no parallel kernel has run in this process
+        return False
 
 
 QUBO = b'{"vartype": "BINARY", "linear": {"a": -1, "b": -1, "c": 1}, "quadratic": {"a,b": 2}}'
@@ -163,6 +180,9 @@ class Api:
         """Claim and run the oldest queued job as a worker would; its id."""
         from kakehashi.service import queue
         from kakehashi.service.workers import WorkerProcess
+
+        if forking_is_unsafe_here():
+            return run_next_in_a_fresh_process(self.settings.data_dir, self.settings.database)
 
         worker = WorkerProcess(self.settings, self.engine)
         job = queue.claim(self.engine, worker.id)
