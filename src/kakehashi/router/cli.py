@@ -36,6 +36,7 @@ def train(
         f"{', '.join(model.backends)}, budgets {', '.join(f'{b:g} s' for b in data.budgets)} "
         f"→ {path}",
         soft_wrap=True,
+        markup=False,
     )
 
 
@@ -50,13 +51,13 @@ def info(
 
     m = load_model(model)
     meta = m.meta
-    console.print(f"model      {m.path}", soft_wrap=True)
+    console.print(f"model      {m.path}", soft_wrap=True, markup=False)
     console.print(f"backends   {', '.join(m.backends)}", soft_wrap=True)
     console.print(f"budgets    {', '.join(f'{b:g} s' for b in meta.get('budgets', []))}")
     console.print(f"runs       {meta.get('runs')} ({meta.get('trees')} trees, scikit-learn "
                   f"{meta.get('sklearn')}, {meta.get('trained_at')})")  # fmt: skip
     names = meta.get("instances", [])
-    console.print(f"instances  {len(names)}: {', '.join(names)}", soft_wrap=True)
+    console.print(f"instances  {len(names)}: {', '.join(names)}", soft_wrap=True, markup=False)
 
 
 _KIND = {
