@@ -246,7 +246,8 @@ class Result:
         if self.info.get("warm_up_seconds"):
             lines.append(
                 f"           (total includes {self.info['warm_up_seconds']:.1f} s of one-time "
-                "kernel compilation before the time limit's clock; cached for later runs)"
+                "set-up before the time limit's clock: compiling kernels or importing the "
+                "vendor SDK)"
             )
         lines.append(f"samples    {self.num_samples} (feasible {self.feasible_mask.mean():.0%})")
         lines.append(f"seed       {self.seed}")
