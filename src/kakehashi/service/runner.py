@@ -92,25 +92,19 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_comparison(job: dict[str, Any]) -> dict[str, Any]:
-    """:func:`kakehashi.compare` of the uploaded problems on the job's backends; the HTML
+    """The job's comparison — its uploaded problems through :func:`kakehashi.compare`, or its
+    suite's instances through :func:`kakehashi.bench.compare.compare_suite` — with the HTML
     report and the per-backend table."""
-    import kakehashi
-    from kakehashi.service.jobs import unpack_files
-
+    options = job.get("options") or {}
     with tempfile.TemporaryDirectory(prefix="kh-cmp-") as tmp:
-        problems = {}
-        for name, data in unpack_files(job["problem_bytes"]):
-            path = Path(tmp) / name
-            path.write_bytes(data)
-            problems[Path(name).stem] = kakehashi.load(path)
-        cmp = kakehashi.compare(
-            problems,
-            list(job["backend"]),
-            repeats=int((job.get("options") or {}).get("repeats", 1)),
-            time_limit=float(job["time_limit"]),
-            seed=int(job.get("seed") or 0),
-        )
-        paths = cmp.report(Path(tmp) / "report.html", title="kakehashi comparison")
+        if options.get("suite"):
+            cmp, title = (
+                _compare_suite(job, options),
+                f"kakehashi comparison: suite {options['suite']}",
+            )
+        else:
+            cmp, title = _compare_uploads(job, Path(tmp)), "kakehashi comparison"
+        paths = cmp.report(Path(tmp) / "report.html", title=title)
         html = Path(paths["html"]).read_text()
         table = json.loads(cmp.backends_table().to_json(orient="records"))
         summary_text = cmp.summary()
@@ -122,6 +116,43 @@ def run_comparison(job: dict[str, Any]) -> dict[str, Any]:
         "objective": None,
         "feasible": True,
         "status": "ok",
+        "baseline": cmp.baseline,
         "verdict": summary_text[:2000],
     }
     return {"result_json": text, "summary": summary, "charges": {}}
+
+
+def _compare_uploads(job: dict[str, Any], tmp: Path):
+    import kakehashi
+    from kakehashi.service.comparisons import unpack_files
+
+    problems = {}
+    for name, data in unpack_files(job["problem_bytes"]):
+        path = tmp / name
+        path.write_bytes(data)
+        label, k = Path(name).stem, 2
+        while label in problems:  # two uploads of one name stay two problems
+            label, k = f"{Path(name).stem}-{k}", k + 1
+        problems[label] = kakehashi.load(path)
+    return kakehashi.compare(
+        problems,
+        list(job["backend"]),
+        repeats=int((job.get("options") or {}).get("repeats", 1)),
+        time_limit=float(job["time_limit"]),
+        seed=int(job.get("seed") or 0),
+    )
+
+
+def _compare_suite(job: dict[str, Any], options: dict[str, Any]):
+    """The instances accepted at submission, rebuilt from the suite's own data."""
+    from kakehashi.bench.compare import compare_suite
+    from kakehashi.service.suites import named_suite, only
+
+    suite = only(named_suite(options["suite"]), list(options["instances"]))
+    return compare_suite(
+        suite,
+        list(job["backend"]),
+        repeats=int(options.get("repeats", 1)),
+        time_limit=float(job["time_limit"]),
+        seed=int(job.get("seed") or 0),
+    )

@@ -1,0 +1,194 @@
+"""Comparisons of a named suite through the service, on real SQLite and PostgreSQL stores:
+the suite read on the server, every run estimated and reserved, the worker's report, the
+errors, the quotas, tenant isolation, and the dashboard's form and report page.
+
+The suite used is the shipped ``quick`` suite narrowed to one or two of its smallest
+instances, with 0.1 s runs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("fastapi")
+
+from service_support import api, database, postgres, qubo_bytes
+
+TWO = "maxcut-g16,bqp50-1"  # 16 and 50 variables
+
+
+def assert_error(r, status: int, code: str | None = None) -> dict:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error", "detail", "fix"} and body["detail"] and body["fix"], body
+    if code:
+        assert body["error"] == code, body
+    return body
+
+
+def compare(api, key: str, **form):
+    form = {"time_limit": "0.1", "repeats": "1", **{k: str(v) for k, v in form.items()}}
+    return api.http.post("/v1/comparisons", headers=api.headers(key), data=form)
+
+
+def no_jobs(api, key: str) -> bool:
+    return api.http.get("/v1/jobs", headers=api.headers(key)).json()["jobs"] == []
+
+
+def test_a_suite_comparison_reports_every_backend_and_instance_and_the_baseline(api):
+    key, other = api.tenant("a"), api.tenant("b")
+    h, ho = api.headers(key), api.headers(other)
+    r = compare(api, key, suite="quick", instances=TWO, backends="sb")
+    assert r.status_code == 201, r.text
+    cmp = r.json()
+    assert cmp["kind"] == "comparison" and cmp["status"] == "queued"
+    # the classical baseline kakehashi.compare adds is reserved with the backend asked for
+    assert cmp["backend"] == ["sb", "tabu"]
+    assert cmp["options"] == {
+        "repeats": 1,
+        "suite": "quick",
+        "instances": ["maxcut-g16", "bqp50-1"],
+    }
+    pairs = {(e["instance"], e["backend"]) for e in cmp["estimate"]}
+    assert pairs == {(i, b) for i in ("maxcut-g16", "bqp50-1") for b in ("sb", "tabu")}
+    assert cmp["charges"]["money"] == pytest.approx(sum(e["money"] for e in cmp["estimate"]))
+    assert cmp["problem"]["num_variables"] == 50
+
+    # another tenant sees none of it, on every endpoint
+    assert_error(api.http.get(f"/v1/comparisons/{cmp['id']}", headers=ho), 404)
+    assert_error(api.http.delete(f"/v1/jobs/{cmp['id']}", headers=ho), 404)
+    assert no_jobs(api, other)
+    assert api.http.get("/v1/usage", headers=ho).json()["used"]["money_this_month"] == 0
+
+    assert api.run_next() == cmp["id"]
+    done = api.http.get(f"/v1/comparisons/{cmp['id']}", headers=h).json()
+    assert done["status"] == "completed", done["error"]
+    assert done["summary"]["baseline"] == "tabu" and "tabu" in done["summary"]["verdict"]
+    report = api.http.get(f"/v1/comparisons/{cmp['id']}/report", headers=h).text
+    for name in ("maxcut-g16", "bqp50-1", "sb", "tabu"):
+        assert name in report, name
+    assert "tabu (baseline)" in report
+    assert "2098" in report  # bqp50-1's published optimum is the target, not the best found
+    assert_error(api.http.get(f"/v1/comparisons/{cmp['id']}/report", headers=ho), 404)
+    assert_error(api.http.get(f"/v1/jobs/{cmp['id']}/problem", headers=ho), 404)
+
+
+def test_a_suites_runs_it_skips_are_neither_run_nor_reserved(api):
+    key = api.tenant("a")
+    r = compare(api, key, suite="quick", instances=TWO, backends="exact,tabu", repeats=2)
+    assert r.status_code == 201, r.text
+    cmp = r.json()
+    # the quick suite runs exact enumeration only up to 17 variables
+    pairs = sorted((e["instance"], e["backend"]) for e in cmp["estimate"])
+    assert pairs == [("bqp50-1", "tabu"), ("maxcut-g16", "exact"), ("maxcut-g16", "tabu")]
+    one_each = sum(e["money"] for e in cmp["estimate"])
+    assert cmp["charges"]["money"] == pytest.approx(2 * one_each)
+
+
+def test_suite_defaults_and_the_listing(api):
+    key = api.tenant("a")
+    assert_error(api.http.get("/v1/suites"), 401)
+    listed = api.http.get("/v1/suites", headers=api.headers(key)).json()
+    assert [s["name"] for s in listed] == ["quick", "standard"]
+    quick = listed[0]
+    assert quick["repeats"] == 3 and quick["time_limit"] == 0.5 and quick["max_variables"]
+    assert {"maxcut-g16", "bqp50-1", "burma14"} <= {i["name"] for i in quick["instances"]}
+    assert all(i["available"] for i in quick["instances"])  # shipped with kakehashi
+    # unset values take the suite's
+    r = api.http.post(
+        "/v1/comparisons",
+        headers=api.headers(key),
+        data={"suite": "quick", "instances": '["maxcut-*"]', "backends": "tabu"},
+    )
+    assert r.status_code == 201, r.text
+    cmp = r.json()
+    assert (cmp["time_limit"], cmp["options"]["repeats"], cmp["seed"]) == (0.5, 3, 0)
+    assert cmp["options"]["instances"] == ["maxcut-g16"]
+
+
+def test_unknown_suites_and_bad_selections_are_refused(api):
+    key = api.tenant("a")
+    body = assert_error(compare(api, key, suite="nope", backends="tabu"), 400, "unknown_suite")
+    assert "quick" in body["detail"] and "standard" in body["detail"]
+    assert_error(compare(api, key, suite="../../etc/passwd", backends="tabu"), 400, "unknown_suite")
+    body = assert_error(compare(api, key, suite="quick", instances="zzz*", backends="tabu"), 400)
+    assert "maxcut-g16" in body["detail"]  # the instances it does have
+    body = assert_error(compare(api, key, suite="standard", backends="tabu"), 400)
+    assert "at most 20" in body["detail"]
+    many = ",".join(f"x{k}" for k in range(21))
+    assert_error(compare(api, key, suite="quick", instances=many, backends="tabu"), 400)
+    assert_error(compare(api, key, suite="quick", backends="tabu", repeats=11), 400, "invalid_job")
+    assert_error(compare(api, key, suite="quick", instances=TWO, backends="nope"), 400)
+    both = api.http.post(
+        "/v1/comparisons",
+        headers=api.headers(key),
+        data={"suite": "quick", "backends": "tabu"},
+        files=[("files", ("one.json", qubo_bytes(1)))],
+    )
+    assert "not both" in assert_error(both, 400)["detail"]
+    assert "files or a suite" in assert_error(compare(api, key, backends="tabu"), 400)["detail"]
+    assert no_jobs(api, key)
+
+
+def test_a_suite_beyond_the_tenants_quotas_is_refused_before_anything_runs(api):
+    # what one 0.1 s tabu run of one instance reserves, measured by a tenant without caps
+    probe = compare(
+        api, api.tenant("probe"), suite="quick", instances="maxcut-g16", backends="tabu"
+    )
+    one_run = probe.json()["charges"]["cpu_seconds"]
+    assert one_run > 0
+    key = api.tenant("capped", cpu_seconds_per_day=1.5 * one_run)
+    ok = compare(api, key, suite="quick", instances="maxcut-g16", backends="tabu")
+    assert ok.status_code == 201, ok.text
+    # the whole suite (7 instances × 3 repeats) would pass the day's CPU-seconds
+    whole = compare(api, key, suite="quick", backends="tabu", repeats=3)
+    assert_error(whole, 429, "quota_exceeded")
+    listed = api.http.get("/v1/jobs", headers=api.headers(key)).json()["jobs"]
+    assert [j["id"] for j in listed] == [ok.json()["id"]]
+    used = api.http.get("/v1/usage", headers=api.headers(key)).json()["used"]
+    assert used["cpu_seconds_today"] == pytest.approx(one_run)
+
+    small = api.tenant("small", max_variables=20)
+    body = assert_error(compare(api, small, suite="quick", instances=TWO, backends="tabu"), 422)
+    assert "bqp50-1 (50)" in body["detail"] and "maxcut-g16" not in body["detail"]
+    broke = api.tenant("broke", money_per_month=0.0)
+    assert_error(compare(api, broke, suite="quick", instances=TWO, backends="tabu"), 429)
+    assert no_jobs(api, small) and no_jobs(api, broke)
+
+
+def sign_in(api, key: str) -> None:
+    r = api.http.post("/ui/login", data={"api_key": key}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_the_dashboard_compares_a_suite_and_shows_its_report(api):
+    ka, kb = api.tenant("a"), api.tenant("b")
+    sign_in(api, ka)
+    page = api.http.get("/ui/jobs").text
+    assert 'id="cmp-suite"' in page and '<option value="quick">' in page
+    r = api.http.post(
+        "/ui/compare",
+        data={"suite": "quick", "instances": "maxcut-g16", "backends": ["sb"], "time_limit": "0.1",
+              "repeats": "1"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    cmp_page = r.headers["location"]
+    cmp_id = cmp_page.rsplit("/", 1)[-1]
+    assert cmp_id.startswith("cmp_") and "queued" in api.http.get(cmp_page).text
+    api.run_next()
+    page = api.http.get(cmp_page).text
+    assert re.search(r'id="cmp-baseline">classical baseline: <b>tabu</b>', page)
+    assert f'src="/ui/comparisons/{cmp_id}/report"' in page
+    report = api.http.get(f"/ui/comparisons/{cmp_id}/report").text
+    assert "maxcut-g16" in report and "tabu (baseline)" in report and "sb" in report
+    assert "report</a>" in api.http.get("/ui/fragments/jobs").text
+    bad = api.http.post("/ui/compare", data={"suite": "nope"})
+    assert bad.status_code == 400 and "no suite named" in bad.text
+    bad = api.http.post("/ui/compare", data={"backends": ["tabu"]})
+    assert bad.status_code == 400 and "choose a suite or problem files" in bad.text
+    sign_in(api, kb)
+    assert api.http.get(cmp_page).status_code == 404
+    assert api.http.get(f"/ui/comparisons/{cmp_id}/report").status_code == 404
+    assert cmp_id not in api.http.get("/ui/jobs").text
