@@ -8,12 +8,13 @@ instances, with 0.1 s runs."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
 pytest.importorskip("fastapi")
 
-from service_support import api, database, postgres, qubo_bytes
+from service_support import api, database, postgres, qubo_bytes, server_factory
 
 TWO = "maxcut-g16,bqp50-1"  # 16 and 50 variables
 
@@ -192,3 +193,54 @@ def test_the_dashboard_compares_a_suite_and_shows_its_report(api):
     assert api.http.get(cmp_page).status_code == 404
     assert api.http.get(f"/ui/comparisons/{cmp_id}/report").status_code == 404
     assert cmp_id not in api.http.get("/ui/jobs").text
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_compare_a_suite_and_read_its_report_in_chromium(server_factory, database):
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    import kakehashi
+
+    server = server_factory(database, workers=1)
+    key = kakehashi.Client(server.url, server.admin_key).create_tenant("web")["api_key"]
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    browser = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=driver), options=options
+    )
+    try:
+        wait = WebDriverWait(browser, 90)
+        browser.get(server.url + "/ui/login")
+        wait.until(ec.presence_of_element_located((By.ID, "api-key"))).send_keys(key)
+        browser.find_element(By.ID, "sign-in").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "tenant-name"), "web"))
+        Select(browser.find_element(By.ID, "cmp-suite")).select_by_value("quick")
+        browser.find_element(By.ID, "cmp-instances").send_keys("maxcut-g16, bqp50-1")
+        browser.find_element(By.ID, "cmp-backend-sb").click()
+        browser.find_element(By.ID, "cmp-repeats").send_keys("1")
+        browser.find_element(By.ID, "cmp-time-limit").send_keys("0.1")
+        browser.find_element(By.ID, "compare").click()
+        # the comparison's page refreshes itself until it has ended, then shows the report
+        wait.until(ec.text_to_be_present_in_element((By.ID, "job-status"), "completed"))
+        assert "maxcut-g16, bqp50-1" in browser.find_element(By.ID, "cmp-problems").text
+        assert "tabu" in browser.find_element(By.ID, "cmp-baseline").text
+        wait.until(ec.frame_to_be_available_and_switch_to_it((By.ID, "report")))
+        body = wait.until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, "body[data-charts-total]"))
+        )
+        text = body.text
+        for name in ("maxcut-g16", "bqp50-1", "sb", "tabu (baseline)"):
+            assert name in text, name
+        # every chart of the report decoded and rendered
+        assert int(body.get_attribute("data-charts-total")) > 0
+        assert body.get_attribute("data-charts-rendered") == body.get_attribute("data-charts-total")
+    finally:
+        browser.quit()
