@@ -66,6 +66,12 @@ def test_a_suite_comparison_reports_every_backend_and_instance_and_the_baseline(
     done = api.http.get(f"/v1/comparisons/{cmp['id']}", headers=h).json()
     assert done["status"] == "completed", done["error"]
     assert done["summary"]["baseline"] == "tabu" and "tabu" in done["summary"]["verdict"]
+    # charged what its runs consumed, never above what was reserved for them
+    assert 0 < done["charges"]["money"] <= cmp["charges"]["money"]
+    assert done["charges"]["money"] == min(
+        done["summary"]["measured_money"], cmp["charges"]["money"]
+    )
+    assert done["charges"]["cpu_seconds"] > 0 and done["charges"]["co2_grams"] > 0
     report = api.http.get(f"/v1/comparisons/{cmp['id']}/report", headers=h).text
     for name in ("maxcut-g16", "bqp50-1", "sb", "tabu"):
         assert name in report, name

@@ -108,6 +108,7 @@ def run_comparison(job: dict[str, Any]) -> dict[str, Any]:
         html = Path(paths["html"]).read_text()
         table = json.loads(cmp.backends_table().to_json(orient="records"))
         summary_text = cmp.summary()
+        consumed = comparison_charges(cmp.runs())
     text = redact(
         json.dumps({"html": html, "backends": table, "summary": summary_text}), server_secrets()
     )
@@ -119,7 +120,23 @@ def run_comparison(job: dict[str, Any]) -> dict[str, Any]:
         "baseline": cmp.baseline,
         "verdict": summary_text[:2000],
     }
-    return {"result_json": text, "summary": summary, "charges": {}}
+    return {"result_json": text, "summary": summary, "charges": consumed}
+
+
+def comparison_charges(runs) -> dict[str, float | None]:
+    """What a comparison's runs consumed, summed over its runs table (a pandas DataFrame);
+    ``None`` where no run measured it (the reservation then stands)."""
+    columns = {
+        "charge_money": "money",
+        "charge_cpu_seconds": "cpu_seconds",
+        "energy_joules": "energy_joules",
+        "co2_grams": "co2_grams",
+    }
+    out: dict[str, float | None] = {}
+    for key, column in columns.items():
+        values = runs[column].dropna() if column in runs else []
+        out[key] = float(values.sum()) if len(values) else None
+    return out
 
 
 def _compare_uploads(job: dict[str, Any], tmp: Path):
