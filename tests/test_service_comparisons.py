@@ -191,6 +191,16 @@ def test_the_dashboard_compares_a_suite_and_shows_its_report(api):
     report = api.http.get(f"/ui/comparisons/{cmp_id}/report").text
     assert "maxcut-g16" in report and "tabu (baseline)" in report and "sb" in report
     assert "report</a>" in api.http.get("/ui/fragments/jobs").text
+    # uploaded files, through the same form
+    files = [("files", ("one.json", qubo_bytes(1))), ("files", ("two.json", qubo_bytes(2)))]
+    r = api.http.post(
+        "/ui/compare", data={"backends": ["exact"]}, files=files, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    uploaded = api.http.get(r.headers["location"]).text
+    assert "tiny-1, tiny-2" in uploaded and "queued" in uploaded
+    both = api.http.post("/ui/compare", data={"suite": "quick"}, files=files)
+    assert both.status_code == 400 and "not both" in both.text
     bad = api.http.post("/ui/compare", data={"suite": "nope"})
     assert bad.status_code == 400 and "no suite named" in bad.text
     bad = api.http.post("/ui/compare", data={"backends": ["tabu"]})

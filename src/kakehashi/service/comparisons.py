@@ -9,10 +9,10 @@ the worker builds the same instances again (they are files shipped with kakehash
 generators) and runs them through :func:`kakehashi.bench.compare.compare_suite`, with the
 suite's best-known targets, its ``max_variables`` skips and its backend options.
 
-Example (the app calls it; ``engine``, ``settings`` and ``caller`` come from the request)::
+Example (the app calls it; ``engine``, ``settings`` and ``who`` come from the request)::
 
     >>> spec = ComparisonSpec(backends=["tabu"], repeats=1, time_limit=0.1)
-    >>> job = submit_suite(engine, settings, caller, spec, "quick", ["maxcut-g16"])  # +SKIP
+    >>> job = submit_suite(engine, settings, who, spec, "quick", ["bqp50-1"])  # doctest: +SKIP
 """
 
 from __future__ import annotations
