@@ -242,7 +242,7 @@ def queue_comparison(
             backend=plan.backends,
             time_limit=plan.time_limit,
             seed=plan.seed,
-            options=plan.options,
+            options={**plan.options, "runs": len(estimates) * plan.repeats},
             problem_name=_label(plan)[:300],
             problem_filename=plan.stored_name,
             problem_bytes=plan.stored_bytes,

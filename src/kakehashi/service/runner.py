@@ -45,6 +45,46 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
+# a comparison's run may take this much beyond its time limit (loading and evaluating the
+# instance, a run's own overrun), and the whole comparison this much more (warming each
+# backend up, computing exact targets, drawing the report's charts)
+COMPARISON_SECONDS_PER_RUN = 2.0
+COMPARISON_SECONDS_EXTRA = 60.0
+
+
+def run_budget(job: dict[str, Any]) -> float | None:
+    """Seconds the job's run is expected to take at most (the worker adds its grace before it
+    counts the run as hung): a solve's time limit; for a comparison, every run it makes.
+
+    Example:
+        >>> run_budget({"kind": "solve", "time_limit": 2.0})
+        2.0
+        >>> run_budget({"kind": "comparison", "time_limit": 0.5, "options": {"runs": 84}})
+        270.0
+    """
+    limit = job.get("time_limit")
+    if job.get("kind") != "comparison" or limit is None:
+        return None if limit is None else float(limit)
+    return _comparison_runs(job) * (float(limit) + COMPARISON_SECONDS_PER_RUN) + (
+        COMPARISON_SECONDS_EXTRA
+    )
+
+
+def _comparison_runs(job: dict[str, Any]) -> int:
+    """The runs the comparison reserved; for one queued before that was recorded, every
+    problem on every backend."""
+    options = job.get("options") or {}
+    if "runs" in options:
+        return int(options["runs"])
+    if options.get("suite"):
+        problems = len(options.get("instances") or [])
+    else:
+        from kakehashi.service.comparisons import unpack_files
+
+        problems = len(unpack_files(job["problem_bytes"]))
+    return problems * len(job["backend"]) * int(options.get("repeats", 1))
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Solve the job's problem (or run its comparison); ``{"result_json", "summary",
     "charges"}``."""

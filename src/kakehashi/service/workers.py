@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from kakehashi.errors import KakehashiError
 from kakehashi.service import db, queue
 from kakehashi.service.models import CANCELLED, COMPLETED, FAILED
-from kakehashi.service.runner import redact, run_job, server_secrets
+from kakehashi.service.runner import redact, run_budget, run_job, server_secrets
 from kakehashi.service.settings import Settings
 
 _PR_SET_PDEATHSIG = 1
@@ -164,8 +164,8 @@ class WorkerProcess:
         runner = self.runner()
         runner.send(job)
         started = time.monotonic()
-        limit = job.get("time_limit")
-        deadline = None if limit is None else started + float(limit) + GRACE_SECONDS
+        limit = run_budget(job)  # a comparison makes many runs of its time limit
+        deadline = None if limit is None else started + limit + GRACE_SECONDS
         outcome: tuple[str, Any] | None = None
         while outcome is None:
             outcome = runner.poll(self.settings.heartbeat_seconds)
