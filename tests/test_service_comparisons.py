@@ -156,6 +156,13 @@ def test_unknown_suites_and_bad_selections_are_refused(api):
     )
     assert "not both" in assert_error(both, 400)["detail"]
     assert "files or a suite" in assert_error(compare(api, key, backends="tabu"), 400)["detail"]
+    stray = api.http.post(
+        "/v1/comparisons",
+        headers=api.headers(key),
+        data={"instances": "maxcut-g16", "backends": "tabu"},
+        files=[("files", ("one.json", qubo_bytes(1)))],
+    )
+    assert "needs suite=" in assert_error(stray, 400)["detail"]
     assert no_jobs(api, key)
 
 

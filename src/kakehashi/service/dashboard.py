@@ -221,6 +221,8 @@ async def compare(
         uploads = [f for f in files or [] if f.filename]
         if suite and uploads:
             raise jobs.BadRequestError("choose a suite or files, not both", fix="")
+        if instances.strip() and not suite:
+            raise jobs.BadRequestError("instances are a suite's: choose the suite too", fix="")
         if suite:
             job = await run_in_threadpool(
                 comparisons.submit_suite,

@@ -85,6 +85,11 @@ async def submit_comparison(
         raise BadRequestError(
             "give either problem files or a suite, not both", fix="drop one of them"
         )
+    if instances.strip() and not suite.strip():
+        raise BadRequestError(
+            "instances= selects a suite's instances; it needs suite=",
+            fix="pass suite= too, or leave instances out when uploading files",
+        )
     if suite.strip():
         job = await run_in_threadpool(
             comparisons.submit_suite,
