@@ -27,7 +27,7 @@ from kakehashi.errors import KakehashiError
 from kakehashi.service import comparisons, db, jobs, suites
 from kakehashi.service.auth import Caller, authenticate
 from kakehashi.service.deps import COOKIE, State, state
-from kakehashi.service.errors import AuthenticationError, ServiceError
+from kakehashi.service.errors import AuthenticationError, BadRequestError, ServiceError
 from kakehashi.service.models import ACTIVE, COMPLETED
 
 _HERE = resources.files("kakehashi.service")
@@ -220,9 +220,9 @@ async def compare(
         )
         uploads = [f for f in files or [] if f.filename]
         if suite and uploads:
-            raise jobs.BadRequestError("choose a suite or files, not both", fix="")
+            raise BadRequestError("choose a suite or files, not both", fix="")
         if instances.strip() and not suite:
-            raise jobs.BadRequestError("instances are a suite's: choose the suite too", fix="")
+            raise BadRequestError("instances are a suite's: choose the suite too", fix="")
         if suite:
             job = await run_in_threadpool(
                 comparisons.submit_suite,
@@ -242,7 +242,7 @@ async def compare(
                 comparisons.submit_uploads, st.engine, st.settings, who, spec, data
             )
         else:
-            raise jobs.BadRequestError("choose a suite or problem files to compare", fix="")
+            raise BadRequestError("choose a suite or problem files to compare", fix="")
     except (KakehashiError, ValueError) as exc:
         return _jobs_page(request, st, who, 400, _message(exc))
     return RedirectResponse(f"/ui/jobs/{job.id}", 303)

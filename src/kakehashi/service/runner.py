@@ -138,12 +138,11 @@ def run_comparison(job: dict[str, Any]) -> dict[str, Any]:
     options = job.get("options") or {}
     with tempfile.TemporaryDirectory(prefix="kh-cmp-") as tmp:
         if options.get("suite"):
-            cmp, title = (
-                _compare_suite(job, options),
-                f"kakehashi comparison: suite {options['suite']}",
-            )
+            cmp = _compare_suite(job, options)
+            title = f"kakehashi comparison: suite {options['suite']}"
         else:
-            cmp, title = _compare_uploads(job, Path(tmp)), "kakehashi comparison"
+            cmp = _compare_uploads(job, Path(tmp))
+            title = "kakehashi comparison"
         paths = cmp.report(Path(tmp) / "report.html", title=title)
         html = Path(paths["html"]).read_text()
         table = json.loads(cmp.backends_table().to_json(orient="records"))
@@ -165,7 +164,15 @@ def run_comparison(job: dict[str, Any]) -> dict[str, Any]:
 
 def comparison_charges(runs) -> dict[str, float | None]:
     """What a comparison's runs consumed, summed over its runs table (a pandas DataFrame);
-    ``None`` where no run measured it (the reservation then stands)."""
+    ``None`` where no run measured it (the reservation then stands).
+
+    Example:
+        >>> import pandas as pd
+        >>> runs = pd.DataFrame({"money": [2e-6, None], "cpu_seconds": [0.25, 0.5]})
+        >>> c = comparison_charges(runs)
+        >>> c["charge_money"], c["charge_cpu_seconds"], c["co2_grams"]
+        (2e-06, 0.75, None)
+    """
     columns = {
         "charge_money": "money",
         "charge_cpu_seconds": "cpu_seconds",
