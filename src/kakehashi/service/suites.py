@@ -88,13 +88,15 @@ def only(suite: Suite, names: list[str]) -> Suite:
 
 def build(suite: Suite) -> tuple[list[tuple[InstanceSpec, Problem]], list[str]]:
     """Every instance of ``suite`` built here, and a note for each one this server cannot
-    build (its data file absent, its use case not installed)."""
+    build (its data file absent or unreadable, its use case not installed)."""
     built, notes = [], []
     for inst in suite.instances:
         try:
             built.append((inst, inst.build()))
         except InstanceUnavailable as exc:
             notes.append(f"instance {inst.name} not run: {exc}")
+        except KakehashiError as exc:  # a damaged data file: the others still run
+            notes.append(f"instance {inst.name} not run: it could not be built ({exc})")
     if not built:
         raise BadRequestError(
             f"no instance of suite {suite.name} can be built on this server: " + "; ".join(notes),
