@@ -288,3 +288,29 @@ def test_compare_a_suite_and_read_its_report_in_chromium(server_factory, databas
         assert body.get_attribute("data-charts-rendered") == body.get_attribute("data-charts-total")
     finally:
         browser.quit()
+
+
+def test_instances_this_server_cannot_build_are_left_out_with_a_note(tmp_path):
+    from kakehashi.bench.suite import parse_suite
+    from kakehashi.service import suites
+    from kakehashi.service.errors import BadRequestError
+
+    (tmp_path / "broken.txt").write_text("this is not a problem\n")
+    doc = {
+        "suite": {"name": "mine"},
+        "instance": [
+            {"name": "gen", "generator": "maxcut-random", "params": {"n": 6, "p": 0.5, "seed": 1}},
+            {"name": "broken", "file": str(tmp_path / "broken.txt")},
+            {"name": "absent", "file": str(tmp_path / "absent.txt")},
+        ],
+    }
+    built, notes = suites.build(parse_suite(doc))
+    assert [inst.name for inst, _problem in built] == ["gen"]
+    assert [n.split(":")[0] for n in notes] == [
+        "instance broken not run",
+        "instance absent not run",
+    ]
+    listed = {i["name"]: i["available"] for i in suites.describe(parse_suite(doc))["instances"]}
+    assert listed == {"gen": True, "broken": True, "absent": False}
+    with pytest.raises(BadRequestError, match="no instance of suite mine can be built"):
+        suites.build(suites.only(parse_suite(doc), ["broken", "absent"]))
