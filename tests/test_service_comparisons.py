@@ -314,3 +314,30 @@ def test_instances_this_server_cannot_build_are_left_out_with_a_note(tmp_path):
     assert listed == {"gen": True, "broken": True, "absent": False}
     with pytest.raises(BadRequestError, match="no instance of suite mine can be built"):
         suites.build(suites.only(parse_suite(doc), ["broken", "absent"]))
+
+
+def test_an_idempotency_key_makes_retrying_a_comparison_safe(api):
+    key = api.tenant("a")
+    h = {**api.headers(key), "Idempotency-Key": "nightly-2026-12-02"}
+    form = {"suite": "quick", "instances": "maxcut-g16", "backends": "tabu", "time_limit": "0.1"}
+    first = api.http.post("/v1/comparisons", headers=h, data=form)
+    again = api.http.post("/v1/comparisons", headers=h, data=form)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["location"] == f"/v1/comparisons/{first.json()['id']}"
+    other = api.http.post("/v1/comparisons", headers=h, data={**form, "instances": "bqp50-1"})
+    assert_error(other, 409, "conflict")
+    files = [("files", ("one.json", qubo_bytes(1)))]
+    hu = {**api.headers(key), "Idempotency-Key": "uploads-1"}
+    up = [api.http.post("/v1/comparisons", headers=hu, data={"backends": "tabu"}, files=files)]
+    up.append(api.http.post("/v1/comparisons", headers=hu, data={"backends": "tabu"}, files=files))
+    assert [r.status_code for r in up] == [201, 200] and up[0].json()["id"] == up[1].json()["id"]
+    changed = [("files", ("one.json", qubo_bytes(2)))]
+    assert_error(
+        api.http.post("/v1/comparisons", headers=hu, data={"backends": "tabu"}, files=changed), 409
+    )
+    listed = api.http.get("/v1/jobs", headers=api.headers(key)).json()["jobs"]
+    assert sorted(j["id"] for j in listed) == sorted([first.json()["id"], up[0].json()["id"]])
+    reserved = first.json()["charges"]["cpu_seconds"] + up[0].json()["charges"]["cpu_seconds"]
+    used = api.http.get("/v1/usage", headers=api.headers(key)).json()["used"]
+    assert used["cpu_seconds_today"] == pytest.approx(reserved)  # each reserved once

@@ -290,8 +290,9 @@ def test_the_client_compares_a_suite_and_uploads_on_a_live_server(live_server, t
     other = kakehashi.Client(server.url, admin.create_tenant("onlooker")["api_key"])
     assert "quick" in {s["name"] for s in team.suites()}
 
-    cmp = team.compare("quick", ["sb"], instances=["maxcut-g16", "bqp50-1"], repeats=1,
-                       time_limit=0.1)  # fmt: skip
+    ask = {"instances": ["maxcut-g16", "bqp50-1"], "repeats": 1, "time_limit": 0.1}
+    cmp = team.compare("quick", ["sb"], idempotency_key="suite-1", **ask)
+    assert team.compare("quick", ["sb"], idempotency_key="suite-1", **ask) == cmp  # a retry
     out = tmp_path / "report.html"
     html = team.report(cmp, timeout=120, path=out)
     assert out.read_text(encoding="utf-8") == html

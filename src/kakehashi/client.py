@@ -187,8 +187,10 @@ class Client:
         repeats: int | None = None,
         time_limit: float | None = None,
         seed: int | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
-        """Queue a comparison; its id. ``suite_or_problems``: a suite's name (``"quick"``:
+        """Queue a comparison; its id (a retry with the same ``idempotency_key`` gets the
+        same one). ``suite_or_problems``: a suite's name (``"quick"``:
         a string that is not a file; see :meth:`suites`), or problems — a path, a list of
         paths, or anything :func:`kakehashi.solve` takes. ``instances``: with a suite, the
         names, globs or tags to run. Unset values take the suite's (uploads: 1 repeat of
@@ -205,12 +207,12 @@ class Client:
         for key, value in (("repeats", repeats), ("time_limit", time_limit), ("seed", seed)):
             if value is not None:
                 form[key] = str(value)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         if _is_suite_name(suite_or_problems):
             form["suite"] = suite_or_problems
             if instances:
                 form["instances"] = json.dumps(list(instances))
-            job = self._json("POST", "/v1/comparisons", data=form)
-            return job["id"]
+            return self._json("POST", "/v1/comparisons", data=form, headers=headers)["id"]
         if instances:
             raise BadRequestError(
                 "instances= selects a suite's instances; it means nothing for uploaded problems",
@@ -220,7 +222,7 @@ class Client:
         items = suite_or_problems if many else [suite_or_problems]
         uploads = [_problem_upload(p, stem=f"problem{k}") for k, p in enumerate(items)]
         files = [("files", (name, data)) for name, data in uploads]
-        return self._json("POST", "/v1/comparisons", data=form, files=files)["id"]
+        return self._json("POST", "/v1/comparisons", data=form, files=files, headers=headers)["id"]
 
     def comparison(self, cmp_id: str) -> dict[str, Any]:
         """The comparison as the server describes it (status, charges; once completed, the

@@ -12,13 +12,14 @@ suite's best-known targets, its ``max_variables`` skips and its backend options.
 Example (the app calls it; ``engine``, ``settings`` and ``who`` come from the request)::
 
     >>> spec = ComparisonSpec(backends=["tabu"], repeats=1, time_limit=0.1)
-    >>> job = submit_suite(engine, settings, who, spec, "quick", ["bqp50-1"])  # doctest: +SKIP
+    >>> job, new = submit_suite(engine, settings, who, spec, "quick", ["bqp50-1"])  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import json
 import time
 import uuid
@@ -32,7 +33,7 @@ from kakehashi.errors import KakehashiError
 from kakehashi.model.problem import Problem
 from kakehashi.service import db, suites
 from kakehashi.service.auth import Caller
-from kakehashi.service.errors import BadRequestError, ProblemTooLargeError
+from kakehashi.service.errors import BadRequestError, ConflictError, ProblemTooLargeError
 from kakehashi.service.jobs import JobSpec, estimate_charges, estimated_footprint, read_problem
 from kakehashi.service.models import QUEUED, Job, JobEvent
 from kakehashi.service.quotas import Charges, check_and_reserve, limits_for, lock_tenant
@@ -194,9 +195,16 @@ def submit_uploads(
     caller: Caller,
     spec: ComparisonSpec,
     files: list[tuple[str, bytes]],
-) -> Job:
-    """Accept a comparison of uploaded problem files (``[(filename, bytes)]``)."""
-    return queue_comparison(engine, settings, caller, plan_uploads(spec, files))
+    idempotency_key: str | None = None,
+) -> tuple[Job, bool]:
+    """Accept a comparison of uploaded problem files (``[(filename, bytes)]``): ``(job,
+    True)``, or ``(job, False)`` for the one an ``Idempotency-Key`` already made."""
+    h = hashlib.sha256(b"files\0" + spec.model_dump_json().encode())
+    for name, data in files:
+        h.update(b"\0" + Path(name).name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return _accept(
+        engine, settings, caller, idempotency_key, h.hexdigest(), lambda: plan_uploads(spec, files)
+    )
 
 
 def submit_suite(
@@ -206,21 +214,67 @@ def submit_suite(
     spec: ComparisonSpec,
     suite: str,
     instances: list[str] | None = None,
-) -> Job:
-    """Accept a comparison of a named suite's instances (all, or those selected)."""
-    return queue_comparison(engine, settings, caller, plan_suite(spec, suite, instances))
+    idempotency_key: str | None = None,
+) -> tuple[Job, bool]:
+    """Accept a comparison of a named suite's instances (all, or those selected), as
+    :func:`submit_uploads` does."""
+    asked = {"suite": suite.strip(), "instances": instances or [], "spec": spec.model_dump()}
+    digest = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+    return _accept(
+        engine, settings, caller, idempotency_key, digest,
+        lambda: plan_suite(spec, suite, instances),
+    )  # fmt: skip
+
+
+def _accept(engine, settings, caller, key, digest, plan) -> tuple[Job, bool]:
+    """The comparison ``key`` already made for this request, else a new one from ``plan()``
+    (a retry costs no building or estimating)."""
+    if key is not None:
+        if not 1 <= len(key) <= 200:
+            raise BadRequestError("Idempotency-Key must be 1–200 characters", fix="shorten it")
+        with db.read_session(engine) as session:
+            existing = _by_key(session, caller.tenant_id, key)
+        if existing is not None:
+            return _same_request(existing, digest), False
+    return queue_comparison(engine, settings, caller, plan(), key, digest)
+
+
+def _by_key(session, tenant_id: int, key: str) -> Job | None:
+    return session.execute(
+        sa.select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+def _same_request(job: Job, digest: str) -> Job:
+    if job.request_hash != digest:
+        raise ConflictError(
+            f"Idempotency-Key was already used for {job.id} with a different request",
+            fix="use a new Idempotency-Key for a different comparison",
+        )
+    return job
 
 
 def queue_comparison(
-    engine: sa.Engine, settings: Settings, caller: Caller, plan: PlannedComparison
-) -> Job:
+    engine: sa.Engine,
+    settings: Settings,
+    caller: Caller,
+    plan: PlannedComparison,
+    idempotency_key: str | None = None,
+    digest: str = "",
+) -> tuple[Job, bool]:
     """Estimate every run, check the problems' size against the tenant's limit, reserve the
-    total against its quotas and queue the comparison — or raise, queueing nothing."""
+    total against its quotas and queue the comparison — or raise, queueing nothing. A
+    concurrent retry with the same ``idempotency_key`` that got there first wins:
+    ``(its job, False)``."""
     total, estimates = estimate_comparison(plan, settings)
     energy, co2 = estimated_footprint(estimates)
     now = time.time()
     with db.write_session(engine) as session:
-        tenant = lock_tenant(session, caller.tenant_id)
+        tenant = lock_tenant(session, caller.tenant_id)  # serialises the tenant's submissions
+        if idempotency_key is not None:
+            existing = _by_key(session, caller.tenant_id, idempotency_key)
+            if existing is not None:
+                return _same_request(existing, digest), False
         limit = limits_for(tenant, settings).max_variables
         too_big = [
             f"{label} ({p.num_variables})"
@@ -248,7 +302,8 @@ def queue_comparison(
             problem_bytes=plan.stored_bytes,
             num_variables=max(p.num_variables for p in plan.problems),
             num_constraints=max(p.num_constraints for p in plan.problems),
-            request_hash="",
+            idempotency_key=idempotency_key,
+            request_hash=digest,
             estimate={"runs": estimates},
             charge_money=total.money,
             charge_cpu_seconds=total.cpu_seconds,
@@ -264,7 +319,7 @@ def queue_comparison(
         session.add(
             JobEvent(job_id=job.id, event="accepted", at=now, detail=detail or "comparison")
         )
-    return job
+    return job, True
 
 
 def _label(plan: PlannedComparison) -> str:

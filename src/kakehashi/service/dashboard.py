@@ -224,7 +224,7 @@ async def compare(
         if instances.strip() and not suite:
             raise BadRequestError("instances are a suite's: choose the suite too", fix="")
         if suite:
-            job = await run_in_threadpool(
+            job, _ = await run_in_threadpool(
                 comparisons.submit_suite,
                 st.engine,
                 st.settings,
@@ -238,7 +238,7 @@ async def compare(
                 (f.filename, await read_upload(request, f, st.settings.max_upload_bytes))
                 for f in uploads
             ]
-            job = await run_in_threadpool(
+            job, _ = await run_in_threadpool(
                 comparisons.submit_uploads, st.engine, st.settings, who, spec, data
             )
         else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -57,6 +57,7 @@ def split_names(text: str) -> list[str]:
 @router.post("/comparisons", status_code=201, response_model=JobOut, responses=ERRORS)
 async def submit_comparison(
     request: Request,
+    response: Response,
     files: Annotated[
         list[UploadFile] | None, File(description="1–20 problem files (or give suite)")
     ] = None,
@@ -74,11 +75,13 @@ async def submit_comparison(
     ] = None,
     repeats: Annotated[int | None, Form(description="runs per pair (suite's, else 1)")] = None,
     seed: Annotated[int | None, Form(description="base seed (suite's, else 0)")] = None,
+    idempotency_key: Annotated[str | None, Header()] = None,
     who: Caller = Depends(caller),
     st: State = Depends(state),
 ) -> JobOut:
     """Queue a comparison of uploaded problems or of a named suite's instances; every run is
-    estimated and the total reserved against the tenant's quotas first."""
+    estimated and the total reserved against the tenant's quotas first. Retries with the same
+    ``Idempotency-Key`` return the same comparison (200)."""
     spec = spec_from_form(backends, repeats, time_limit, seed)
     uploads = [f for f in files or [] if f.filename]
     if suite.strip() and uploads:
@@ -91,7 +94,7 @@ async def submit_comparison(
             fix="pass suite= too, or leave instances out when uploading files",
         )
     if suite.strip():
-        job = await run_in_threadpool(
+        job, created = await run_in_threadpool(
             comparisons.submit_suite,
             st.engine,
             st.settings,
@@ -99,20 +102,24 @@ async def submit_comparison(
             spec,
             suite,
             split_names(instances),
+            idempotency_key,
         )
-        return JobOut.of(job, who.tenant_name)
-    if not uploads:
+    elif uploads:
+        data = [
+            (f.filename or "problem", await read_upload(request, f, st.settings.max_upload_bytes))
+            for f in uploads
+        ]
+        job, created = await run_in_threadpool(
+            comparisons.submit_uploads, st.engine, st.settings, who, spec, data, idempotency_key
+        )
+    else:
         raise BadRequestError(
             "a comparison needs problem files or a suite",
             fix=f"upload files, or pass suite= (one of {', '.join(suites.suite_names())})",
         )
-    data = [
-        (f.filename or "problem", await read_upload(request, f, st.settings.max_upload_bytes))
-        for f in uploads
-    ]
-    job = await run_in_threadpool(
-        comparisons.submit_uploads, st.engine, st.settings, who, spec, data
-    )
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/comparisons/{job.id}"
     return JobOut.of(job, who.tenant_name)
 
 
