@@ -343,3 +343,23 @@ def test_an_idempotency_key_makes_retrying_a_comparison_safe(api):
     reserved = first.json()["charges"]["cpu_seconds"] + up[0].json()["charges"]["cpu_seconds"]
     used = api.http.get("/v1/usage", headers=api.headers(key)).json()["used"]
     assert used["cpu_seconds_today"] == pytest.approx(reserved)  # each reserved once
+
+
+def test_a_money_cap_holds_under_concurrent_suite_comparisons(api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    form = {"suite": "quick", "instances": TWO, "backends": "tabu,sb", "time_limit": "0.1"}
+    probe = api.http.post("/v1/comparisons", headers=api.headers(api.tenant("p")), data=form)
+    one = probe.json()["charges"]["money"]
+    cap = one * 4.5  # room for exactly four
+    key = api.tenant("capped", money_per_month=cap)
+    with ThreadPoolExecutor(12) as pool:
+        rs = list(
+            pool.map(
+                lambda _: api.http.post("/v1/comparisons", headers=api.headers(key), data=form),
+                range(12),
+            )
+        )
+    assert sorted(r.status_code for r in rs) == [201] * 4 + [429] * 8
+    used = api.http.get("/v1/usage", headers=api.headers(key)).json()["used"]
+    assert used["money_this_month"] == pytest.approx(4 * one) and used["money_this_month"] <= cap
