@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from kakehashi.service import db
-from kakehashi.service.auth import Caller, authenticate
+from kakehashi.service.admission import AdmissionQueue
+from kakehashi.service.auth import Caller, KeyCache, authenticate
 from kakehashi.service.errors import RateLimitedError
 from kakehashi.service.ratelimit import TokenBuckets
 from kakehashi.service.settings import Settings
@@ -25,6 +26,8 @@ class State:
     settings: Settings
     engine: sa.Engine
     limiter: TokenBuckets
+    admissions: AdmissionQueue
+    keys: KeyCache
 
 
 def state(request: Request) -> State:
@@ -40,8 +43,11 @@ def caller(
 ) -> Caller:
     """The tenant behind the request's key (401 otherwise), within its rate limit (429)."""
     key = (cred.credentials if cred else None) or x_key or c_key
-    with db.read_session(st.engine) as session:
-        who = authenticate(session, key)
+    who = st.keys.get(key)
+    if who is None:
+        with db.read_session(st.engine) as session:
+            who = authenticate(session, key)
+        st.keys.put(key, who)
     wait = st.limiter.take(who.key_id, rate=who.rate_limit)
     if wait > 0:
         raise RateLimitedError(

@@ -107,16 +107,6 @@ def used_month_and_day(
     return Charges(*values[:3]), Charges(*values[3:])
 
 
-def active_jobs(session: Session, tenant_id: int) -> int:
-    return int(
-        session.execute(
-            sa.select(sa.func.count())
-            .select_from(Job)
-            .where(Job.tenant_id == tenant_id, Job.status.in_(ACTIVE))
-        ).scalar_one()
-    )
-
-
 def lock_tenant(session: Session, tenant_id: int) -> Tenant:
     """The tenant's row, locked for this transaction on PostgreSQL (SQLite holds the
     database's write lock already, see :func:`kakehashi.service.db.write_session`)."""
@@ -126,23 +116,71 @@ def lock_tenant(session: Session, tenant_id: int) -> Tenant:
     return session.execute(stmt).scalar_one()
 
 
-def check_and_reserve(
-    session: Session, tenant: Tenant, want: Charges, settings: Settings, now: float
-) -> None:
-    """Raise :class:`QuotaExceededError` unless ``want`` fits every limit of ``tenant``.
+def lock_tenants(session: Session, tenant_ids: list[int]) -> dict[int, Tenant]:
+    """The tenants' rows, locked in id order on PostgreSQL (a fixed order, so that two
+    batches never wait on each other's locks)."""
+    stmt = sa.select(Tenant).where(Tenant.id.in_(tenant_ids)).order_by(Tenant.id)
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return {t.id: t for t in session.execute(stmt).scalars()}
 
-    Must run inside :func:`~kakehashi.service.db.write_session` after :func:`lock_tenant`;
-    the caller's insert of the job (with ``want`` as its charges) is the reservation.
-    """
-    lim = limits_for(tenant, settings)
-    active = active_jobs(session, tenant.id)
-    if active + 1 > lim.concurrent_jobs:
+
+@dataclasses.dataclass
+class Standing:
+    """A tenant's use at one moment: active (queued + running) jobs, and the charges and
+    reservations of this month's and today's jobs."""
+
+    active: int = 0
+    month: Charges = dataclasses.field(default_factory=Charges)
+    day: Charges = dataclasses.field(default_factory=Charges)
+
+    def reserve(self, want: Charges) -> None:
+        """Count one more active job reserving ``want`` (created now)."""
+        self.active += 1
+        self.month = self.month + want
+        self.day = self.day + want
+
+
+def standings(session: Session, tenant_ids: list[int], now: float) -> dict[int, Standing]:
+    """Every listed tenant's :class:`Standing`, in two grouped queries (not two per tenant)."""
+    out = {t: Standing() for t in tenant_ids}
+    if not tenant_ids:
+        return out
+    month, day = month_start(now), day_start(now)
+    for tenant_id, n in session.execute(
+        sa.select(Job.tenant_id, sa.func.count())
+        .where(Job.tenant_id.in_(tenant_ids), Job.status.in_(ACTIVE))
+        .group_by(Job.tenant_id)
+    ):
+        out[tenant_id].active = int(n)
+    today = Job.created_at >= day
+
+    def total(col):
+        return sa.func.coalesce(sa.func.sum(col), 0.0)
+
+    def today_total(col):
+        return sa.func.coalesce(sa.func.sum(sa.case((today, col), else_=0.0)), 0.0)
+
+    cols = (Job.charge_money, Job.charge_cpu_seconds, Job.charge_qpu_seconds)
+    for row in session.execute(
+        sa.select(Job.tenant_id, *map(total, cols), *map(today_total, cols))
+        .where(Job.tenant_id.in_(tenant_ids), Job.created_at >= month)
+        .group_by(Job.tenant_id)
+    ):
+        values = [float(v) for v in row[1:]]
+        out[row[0]].month, out[row[0]].day = Charges(*values[:3]), Charges(*values[3:])
+    return out
+
+
+def check_fits(tenant_name: str, lim: Limits, standing: Standing, want: Charges) -> None:
+    """Raise :class:`QuotaExceededError` unless one more job reserving ``want`` fits."""
+    if standing.active + 1 > lim.concurrent_jobs:
         raise QuotaExceededError(
-            f"tenant {tenant.name!r} already has {active} queued or running jobs "
+            f"tenant {tenant_name!r} already has {standing.active} queued or running jobs "
             f"(limit {lim.concurrent_jobs})",
             fix="wait for some to finish or cancel them, or ask for a higher limit",
         )
-    month, day = used_month_and_day(session, tenant.id, month_start(now), day_start(now))
+    month, day = standing.month, standing.day
     checks = (
         ("money this month", month.money, want.money, lim.money_per_month, "USD"),
         ("CPU-seconds today", day.cpu_seconds, want.cpu_seconds, lim.cpu_seconds_per_day, "s"),
@@ -162,3 +200,15 @@ def check_and_reserve(
                 fix="lower time_limit, shots or tasks, choose a cheaper backend, wait for the "
                 "next period, or ask the administrator to raise the limit",
             )
+
+
+def check_and_reserve(
+    session: Session, tenant: Tenant, want: Charges, settings: Settings, now: float
+) -> None:
+    """Raise :class:`QuotaExceededError` unless ``want`` fits every limit of ``tenant``.
+
+    Must run inside :func:`~kakehashi.service.db.write_session` after :func:`lock_tenant`;
+    the caller's insert of the job (with ``want`` as its charges) is the reservation.
+    """
+    standing = standings(session, [tenant.id], now)[tenant.id]
+    check_fits(tenant.name, limits_for(tenant, settings), standing, want)
