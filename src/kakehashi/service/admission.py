@@ -187,7 +187,6 @@ class AdmissionQueue:
 
     def _decide(self, batch: list[tuple[Submission, concurrent.futures.Future]]) -> None:
         subs = [s for s, _f in batch]
-        _t0 = time.perf_counter()
         try:
             outcomes: list[Any] = admit(self.engine, self.settings, subs)
         except Exception:
@@ -196,13 +195,6 @@ class AdmissionQueue:
             else:  # find the one that failed: each alone in its own transaction
                 outcomes = [_error_of(self.engine, self.settings, s) for s in subs]
         self.batches += 1
-        import os
-
-        if os.environ.get("KH_DEBUG_ADMIT"):
-            with open(os.environ["KH_DEBUG_ADMIT"], "a") as fh:
-                fh.write(
-                    f"{time.time():.4f} {len(batch)} {1000 * (time.perf_counter() - _t0):.2f}\n"
-                )
         for (_sub, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 future.set_exception(outcome)
