@@ -7,6 +7,7 @@ import dataclasses
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from kakehashi.service import db
 from kakehashi.service.admission import AdmissionQueue
@@ -30,11 +31,13 @@ class State:
     keys: KeyCache
 
 
-def state(request: Request) -> State:
+async def state(request: Request) -> State:
+    # async (it does not block): FastAPI runs a plain `def` dependency in a thread, and the
+    # hop costs more than this whole function
     return request.app.state.kakehashi
 
 
-def caller(
+async def caller(
     request: Request,
     st: State = Depends(state),
     cred: HTTPAuthorizationCredentials | None = Depends(bearer),
@@ -43,10 +46,9 @@ def caller(
 ) -> Caller:
     """The tenant behind the request's key (401 otherwise), within its rate limit (429)."""
     key = (cred.credentials if cred else None) or x_key or c_key
-    who = st.keys.get(key)
+    who = st.keys.get(key)  # a recently checked key: no database read, no thread
     if who is None:
-        with db.read_session(st.engine) as session:
-            who = authenticate(session, key)
+        who = await run_in_threadpool(_look_up, st, key)
         st.keys.put(key, who)
     wait = st.limiter.take(who.key_id, rate=who.rate_limit)
     if wait > 0:
@@ -59,6 +61,11 @@ def caller(
     return who
 
 
-def admin(who: Caller = Depends(caller)) -> Caller:
+def _look_up(st: State, key: str | None) -> Caller:
+    with db.read_session(st.engine) as session:
+        return authenticate(session, key)
+
+
+async def admin(who: Caller = Depends(caller)) -> Caller:
     who.require_admin()
     return who
