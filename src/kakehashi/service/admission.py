@@ -70,70 +70,96 @@ Outcome = tuple[Job, bool] | ServiceError
 
 
 def admit(engine: sa.Engine, settings: Settings, subs: list[Submission]) -> list[Outcome]:
-    """Decide every submission in one transaction, in order; one outcome per submission."""
-    now = time.time()
+    """Decide every submission in one transaction, in order; one outcome per submission.
+
+    Only the decisions and the inserts happen under the write lock; the job objects handed
+    back are made after the commit (the lock is what every other writer waits for)."""
+    decided: list[
+        dict[str, Any] | str | ServiceError
+    ] = []  # a new row, a made job's id, or why not
     with db.write_session(engine) as session:
+        now = time.time()
         tenant_ids = sorted({s.caller.tenant_id for s in subs})
         tenants = lock_tenants(session, tenant_ids)
         made = _existing_jobs(session, subs)
         standing = standings(session, tenant_ids, now)
-        outcomes: list[Outcome] = []
         new_rows: list[dict[str, Any]] = []
         for sub in subs:
             tenant_id = sub.caller.tenant_id
             key = (tenant_id, sub.idempotency_key)
             if sub.idempotency_key is not None and key in made:
-                outcomes.append(_same_request(made[key], sub.row["request_hash"]))
+                job_id, digest = made[key]
+                decided.append(job_id if digest == sub.row["request_hash"] else _conflict(job_id))
                 continue
-            tenant = tenants[tenant_id]
-            lim = limits_for(tenant, settings)
             try:
-                if sub.row["num_variables"] > lim.max_variables:
-                    raise ProblemTooLargeError(
-                        f"the problem has {sub.row['num_variables']} variables; this tenant's "
-                        f"limit is {lim.max_variables}",
-                        fix="submit a smaller problem or ask the administrator to raise the limit",
-                    )
-                check_fits(tenant.name, lim, standing[tenant_id], sub.charges)
+                _check(tenants[tenant_id], settings, standing[tenant_id], sub)
             except ServiceError as exc:
-                outcomes.append(exc)
+                decided.append(exc)
                 continue
             standing[tenant_id].reserve(sub.charges)
             row = {**sub.row, "created_at": now}
             new_rows.append(row)
-            job = Job(**row)
+            decided.append(row)
             if sub.idempotency_key is not None:
-                made[key] = job
-            outcomes.append((job, True))
+                made[key] = (row["id"], row["request_hash"])
         if new_rows:
             session.execute(sa.insert(Job), new_rows)
             events = [{"job_id": r["id"], "event": "accepted", "at": now} for r in new_rows]
             session.execute(sa.insert(JobEvent), [{**e, "detail": ""} for e in events])
+    stored = _jobs_by_id(engine, [d for d in decided if isinstance(d, str)])
+    outcomes: list[Outcome] = []
+    for d in decided:
+        if isinstance(d, dict):
+            outcomes.append((Job(**d), True))
+        elif isinstance(d, str):
+            outcomes.append((stored[d], False))
+        else:
+            outcomes.append(d)
     return outcomes
 
 
-def _existing_jobs(session, subs: list[Submission]) -> dict[tuple[int, str], Job]:
-    """The jobs already made with the batch's Idempotency-Keys, by (tenant, key)."""
+def _check(tenant, settings: Settings, standing, sub: Submission) -> None:
+    """Raise the :class:`ServiceError` that keeps ``sub`` out, if any."""
+    lim = limits_for(tenant, settings)
+    if sub.row["num_variables"] > lim.max_variables:
+        raise ProblemTooLargeError(
+            f"the problem has {sub.row['num_variables']} variables; this tenant's "
+            f"limit is {lim.max_variables}",
+            fix="submit a smaller problem or ask the administrator to raise the limit",
+        )
+    check_fits(tenant.name, lim, standing, sub.charges)
+
+
+def _existing_jobs(session, subs: list[Submission]) -> dict[tuple[int, str], tuple[str, str]]:
+    """``(job id, request hash)`` of the jobs already made with the batch's
+    Idempotency-Keys, by ``(tenant, key)``."""
     by_tenant: dict[int, set[str]] = {}
     for s in subs:
         if s.idempotency_key is not None:
             by_tenant.setdefault(s.caller.tenant_id, set()).add(s.idempotency_key)
-    found: dict[tuple[int, str], Job] = {}
+    found: dict[tuple[int, str], tuple[str, str]] = {}
     for tenant_id, keys in by_tenant.items():
-        for job in session.execute(
-            sa.select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key.in_(keys))
-        ).scalars():
-            found[(tenant_id, job.idempotency_key)] = job
+        for key, job_id, digest in session.execute(
+            sa.select(Job.idempotency_key, Job.id, Job.request_hash).where(
+                Job.tenant_id == tenant_id, Job.idempotency_key.in_(keys)
+            )
+        ):
+            found[(tenant_id, key)] = (job_id, digest)
     return found
 
 
-def _same_request(job: Job, digest: str) -> Outcome:
-    if job.request_hash != digest:
-        return ConflictError(
-            f"Idempotency-Key was already used for job {job.id} with a different request",
-            fix="use a new Idempotency-Key for a different job",
-        )
-    return job, False
+def _jobs_by_id(engine: sa.Engine, ids: list[str]) -> dict[str, Job]:
+    if not ids:
+        return {}
+    with db.read_session(engine) as session:
+        return {j.id: j for j in session.execute(sa.select(Job).where(Job.id.in_(ids))).scalars()}
+
+
+def _conflict(job_id: str) -> ConflictError:
+    return ConflictError(
+        f"Idempotency-Key was already used for job {job_id} with a different request",
+        fix="use a new Idempotency-Key for a different job",
+    )
 
 
 def admit_one(engine: sa.Engine, settings: Settings, sub: Submission) -> tuple[Job, bool]:
