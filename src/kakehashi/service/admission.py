@@ -74,9 +74,8 @@ def admit(engine: sa.Engine, settings: Settings, subs: list[Submission]) -> list
 
     Only the decisions and the inserts happen under the write lock; the job objects handed
     back are made after the commit (the lock is what every other writer waits for)."""
-    decided: list[
-        dict[str, Any] | str | ServiceError
-    ] = []  # a new row, a made job's id, or why not
+    # per submission: its new row, the id of the job its key made before, or why not
+    decided: list[dict[str, Any] | str | ServiceError] = []
     with db.write_session(engine) as session:
         now = time.time()
         tenant_ids = sorted({s.caller.tenant_id for s in subs})
