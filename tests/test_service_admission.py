@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import sqlalchemy as sa
 
 pytest.importorskip("fastapi")
 
@@ -152,3 +153,76 @@ def test_the_key_cache_forgets_after_its_lifetime(tmp_path, database):
         assert a.app.state.kakehashi.keys.get(key) is None
     finally:
         a.close()
+
+
+def ledger_matches_the_jobs(api: Api) -> None:
+    from kakehashi.service import db
+    from kakehashi.service.models import Tenant
+    from kakehashi.service.quotas import standings, standings_from_jobs
+
+    now = time.time()
+    with db.read_session(api.engine) as session:
+        ids = list(session.execute(sa.select(Tenant.id)).scalars())
+        ledger, sums = standings(session, ids, now), standings_from_jobs(session, ids, now)
+    for t in ids:
+        a, b = ledger[t], sums[t]
+        assert a.active == b.active, (t, a, b)
+        for period in ("month", "day"):
+            for field in ("money", "cpu_seconds", "qpu_seconds"):
+                x, y = getattr(getattr(a, period), field), getattr(getattr(b, period), field)
+                assert x == pytest.approx(y, rel=1e-9, abs=1e-15), (t, period, field, x, y)
+
+
+def test_the_usage_ledger_equals_the_sums_through_every_kind_of_change(api):
+    """Accept, refuse, cancel queued and running jobs, claim, finish with measured charges,
+    fail, re-queue a silent worker's job: the ledger the quota check reads stays equal to the
+    sums over the jobs, and a downgrade and upgrade rebuild it from them."""
+    from kakehashi.service import db, queue
+    from kakehashi.service.models import Job
+
+    a, b = api.tenant("a", max_concurrent_jobs=6), api.tenant("b")
+    ids = {}
+    for i in range(8):
+        for key in (a, b):
+            r = api.submit(key, data=qubo_bytes(i), backend="tabu", time_limit=1)
+            if r.status_code == 201:
+                ids.setdefault(key, []).append(r.json()["id"])
+    ledger_matches_the_jobs(api)
+    api.http.delete(f"/v1/jobs/{ids[a][0]}", headers=api.headers(a))  # queued: released
+    ledger_matches_the_jobs(api)
+    queue.register_worker(api.engine, "w-test", 1, "here")
+    done = queue.claim(api.engine, "w-test")
+    queue.finish(
+        api.engine,
+        done["id"],
+        "w-test",
+        "completed",
+        result_json="{}",
+        summary={},
+        charges={"charge_money": 1e-12, "charge_cpu_seconds": 0.01},
+    )
+    ledger_matches_the_jobs(api)
+    failed = queue.claim(api.engine, "w-test")
+    queue.finish(api.engine, failed["id"], "w-test", "failed", error="boom")
+    running = queue.claim(api.engine, "w-test")
+    owner = "a" if running["id"] in ids[a] else "b"
+    key = a if owner == "a" else b
+    api.http.delete(f"/v1/jobs/{running['id']}", headers=api.headers(key))  # → cancelling
+    ledger_matches_the_jobs(api)
+    silent = queue.claim(api.engine, "w-test")
+    with db.write_session(api.engine) as session:  # its worker went silent long ago
+        session.execute(
+            sa.update(Job)
+            .where(Job.id.in_([silent["id"], running["id"]]))
+            .values(heartbeat_at=time.time() - 3600)
+        )
+    outcome = queue.requeue_stale(api.engine, api.settings)
+    assert silent["id"] in outcome.get("queued", []) and running["id"] in outcome["cancelled"]
+    ledger_matches_the_jobs(api)
+    from kakehashi.service.db import migrate
+
+    migrate(api.engine, "0002")
+    migrate(api.engine)  # the ledger is rebuilt from the jobs
+    ledger_matches_the_jobs(api)
+    assert api.submit(b, data=qubo_bytes(99)).status_code == 201
+    ledger_matches_the_jobs(api)

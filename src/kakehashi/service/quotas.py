@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from kakehashi.service.errors import QuotaExceededError
-from kakehashi.service.models import ACTIVE, Job, Tenant
+from kakehashi.service.models import ACTIVE, Job, Tenant, TenantUsage
 from kakehashi.service.settings import Settings
 
 
@@ -142,33 +142,39 @@ class Standing:
 
 
 def standings(session: Session, tenant_ids: list[int], now: float) -> dict[int, Standing]:
-    """Every listed tenant's :class:`Standing`, in two grouped queries (not two per tenant)."""
+    """Every listed tenant's :class:`Standing`, from the usage ledger in one query (the
+    triggers of migration 0003 keep it equal to the sums over the tenant's jobs)."""
     out = {t: Standing() for t in tenant_ids}
     if not tenant_ids:
         return out
-    month, day = month_start(now), day_start(now)
-    for tenant_id, n in session.execute(
-        sa.select(Job.tenant_id, sa.func.count())
-        .where(Job.tenant_id.in_(tenant_ids), Job.status.in_(ACTIVE))
-        .group_by(Job.tenant_id)
-    ):
-        out[tenant_id].active = int(n)
-    today = Job.created_at >= day
+    u = TenantUsage
+    rows = session.execute(
+        sa.select(u.tenant_id, u.period, u.jobs, u.money, u.cpu_seconds, u.qpu_seconds).where(
+            u.tenant_id.in_(tenant_ids),
+            sa.or_(
+                sa.and_(u.period == "day", u.start == day_start(now)),
+                sa.and_(u.period == "month", u.start == month_start(now)),
+                u.period == "active",
+            ),
+        )
+    )
+    for tenant_id, period, jobs, money, cpu, qpu in rows:
+        if period == "active":
+            out[tenant_id].active = int(jobs)
+        else:
+            setattr(out[tenant_id], period, Charges(float(money), float(cpu), float(qpu)))
+    return out
 
-    def total(col):
-        return sa.func.coalesce(sa.func.sum(col), 0.0)
 
-    def today_total(col):
-        return sa.func.coalesce(sa.func.sum(sa.case((today, col), else_=0.0)), 0.0)
-
-    cols = (Job.charge_money, Job.charge_cpu_seconds, Job.charge_qpu_seconds)
-    for row in session.execute(
-        sa.select(Job.tenant_id, *map(total, cols), *map(today_total, cols))
-        .where(Job.tenant_id.in_(tenant_ids), Job.created_at >= month)
-        .group_by(Job.tenant_id)
-    ):
-        values = [float(v) for v in row[1:]]
-        out[row[0]].month, out[row[0]].day = Charges(*values[:3]), Charges(*values[3:])
+def standings_from_jobs(session: Session, tenant_ids: list[int], now: float) -> dict[int, Standing]:
+    """:func:`standings` summed over the jobs themselves (what the ledger must equal)."""
+    out = {t: Standing() for t in tenant_ids}
+    for t in tenant_ids:
+        month, day = used_month_and_day(session, t, month_start(now), day_start(now))
+        active = session.execute(
+            sa.select(sa.func.count()).where(Job.tenant_id == t, Job.status.in_(ACTIVE))
+        ).scalar_one()
+        out[t] = Standing(int(active), month, day)
     return out
 
 
