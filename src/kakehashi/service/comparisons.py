@@ -2,12 +2,14 @@
 
 A comparison is accepted as a job is (:mod:`kakehashi.service.jobs`): every problem read and
 size-checked against the tenant's limit, every run that will be made estimated from the
-catalog, and the total reserved against the tenant's quotas in the same serialising
-transaction that queues it — so a comparison the tenant may not pay for is refused before
-anything runs. A suite's problems are built here on the server from the suite's own data;
-the worker builds the same instances again (they are files shipped with kakehashi or seeded
-generators) and runs them through :func:`kakehashi.bench.compare.compare_suite`, with the
-suite's best-known targets, its ``max_variables`` skips and its backend options.
+catalog, and the whole as one :class:`~kakehashi.service.admission.Submission` whose
+reservation is the total, admitted against the tenant's quotas in the serialising
+transaction that queues it (:mod:`kakehashi.service.admission`) — so a comparison the tenant
+may not pay for is refused before anything runs. A suite's problems are built here on the
+server from the suite's own data; the worker builds the same instances again (they are files
+shipped with kakehashi or seeded generators) and runs them through
+:func:`kakehashi.bench.compare.compare_suite`, with the suite's best-known targets, its
+``max_variables`` skips and its backend options.
 
 Example (the app calls it; ``engine``, ``settings`` and ``who`` come from the request)::
 
@@ -21,8 +23,8 @@ import base64
 import dataclasses
 import hashlib
 import json
-import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +34,12 @@ from pydantic import BaseModel, Field
 from kakehashi.errors import KakehashiError
 from kakehashi.model.problem import Problem
 from kakehashi.service import db, suites
+from kakehashi.service.admission import Submission, admit_one
 from kakehashi.service.auth import Caller
 from kakehashi.service.errors import BadRequestError, ConflictError, ProblemTooLargeError
 from kakehashi.service.jobs import JobSpec, estimate_charges, estimated_footprint, read_problem
-from kakehashi.service.models import QUEUED, Job, JobEvent
-from kakehashi.service.quotas import Charges, check_and_reserve, limits_for, lock_tenant
+from kakehashi.service.models import QUEUED, Job, Tenant
+from kakehashi.service.quotas import Charges, limits_for
 from kakehashi.service.settings import Settings
 
 # what a comparison of uploads runs when the request leaves them out (kakehashi.compare's)
@@ -189,6 +192,11 @@ def estimate_comparison(
     return total, estimates
 
 
+# how a prepared comparison is admitted: by default alone (admission.admit_one); the API
+# hands it to its admission queue, batched with the jobs submitted meanwhile
+Admit = Callable[[Submission], tuple[Job, bool]]
+
+
 def submit_uploads(
     engine: sa.Engine,
     settings: Settings,
@@ -196,6 +204,7 @@ def submit_uploads(
     spec: ComparisonSpec,
     files: list[tuple[str, bytes]],
     idempotency_key: str | None = None,
+    admit: Admit | None = None,
 ) -> tuple[Job, bool]:
     """Accept a comparison of uploaded problem files (``[(filename, bytes)]``): ``(job,
     True)``, or ``(job, False)`` for the one an ``Idempotency-Key`` already made."""
@@ -203,8 +212,9 @@ def submit_uploads(
     for name, data in files:
         h.update(b"\0" + Path(name).name.encode() + b"\0" + hashlib.sha256(data).digest())
     return _accept(
-        engine, settings, caller, idempotency_key, h.hexdigest(), lambda: plan_uploads(spec, files)
-    )
+        engine, settings, caller, idempotency_key, h.hexdigest(),
+        lambda: plan_uploads(spec, files), admit,
+    )  # fmt: skip
 
 
 def submit_suite(
@@ -215,6 +225,7 @@ def submit_suite(
     suite: str,
     instances: list[str] | None = None,
     idempotency_key: str | None = None,
+    admit: Admit | None = None,
 ) -> tuple[Job, bool]:
     """Accept a comparison of a named suite's instances (all, or those selected), as
     :func:`submit_uploads` does."""
@@ -222,104 +233,91 @@ def submit_suite(
     digest = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
     return _accept(
         engine, settings, caller, idempotency_key, digest,
-        lambda: plan_suite(spec, suite, instances),
+        lambda: plan_suite(spec, suite, instances), admit,
     )  # fmt: skip
 
 
-def _accept(engine, settings, caller, key, digest, plan) -> tuple[Job, bool]:
-    """The comparison ``key`` already made for this request, else a new one from ``plan()``
-    (a retry costs no building or estimating)."""
+def _accept(engine, settings, caller, key, digest, plan, admit) -> tuple[Job, bool]:
+    """The comparison ``key`` already made for this request (a retry costs no building or
+    estimating), else a new one from ``plan()``, prepared and admitted."""
     if key is not None:
         if not 1 <= len(key) <= 200:
             raise BadRequestError("Idempotency-Key must be 1–200 characters", fix="shorten it")
         with db.read_session(engine) as session:
-            existing = _by_key(session, caller.tenant_id, key)
+            existing = session.execute(
+                sa.select(Job).where(Job.tenant_id == caller.tenant_id, Job.idempotency_key == key)
+            ).scalar_one_or_none()
         if existing is not None:
-            return _same_request(existing, digest), False
-    return queue_comparison(engine, settings, caller, plan(), key, digest)
+            if existing.request_hash != digest:
+                raise ConflictError(
+                    f"Idempotency-Key was already used for {existing.id} with a different request",
+                    fix="use a new Idempotency-Key for a different comparison",
+                )
+            return existing, False
+    sub = prepare(engine, settings, caller, plan(), key, digest)
+    return admit(sub) if admit is not None else admit_one(engine, settings, sub)
 
 
-def _by_key(session, tenant_id: int, key: str) -> Job | None:
-    return session.execute(
-        sa.select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key == key)
-    ).scalar_one_or_none()
-
-
-def _same_request(job: Job, digest: str) -> Job:
-    if job.request_hash != digest:
-        raise ConflictError(
-            f"Idempotency-Key was already used for {job.id} with a different request",
-            fix="use a new Idempotency-Key for a different comparison",
-        )
-    return job
-
-
-def queue_comparison(
+def prepare(
     engine: sa.Engine,
     settings: Settings,
     caller: Caller,
     plan: PlannedComparison,
     idempotency_key: str | None = None,
     digest: str = "",
-) -> tuple[Job, bool]:
-    """Estimate every run, check the problems' size against the tenant's limit, reserve the
-    total against its quotas and queue the comparison — or raise, queueing nothing. A
-    concurrent retry with the same ``idempotency_key`` that got there first wins:
-    ``(its job, False)``."""
+) -> Submission:
+    """The comparison as a :class:`~kakehashi.service.admission.Submission`: every run
+    estimated, the total its reservation. Admission then checks it against the tenant's
+    problem-size limit and quotas (and a concurrent retry of its key) in the one serialising
+    transaction that queues it, exactly as a job; the size is checked here first too, to
+    name the instances that are over the limit."""
+    _check_sizes(engine, settings, caller, plan)
     total, estimates = estimate_comparison(plan, settings)
     energy, co2 = estimated_footprint(estimates)
-    now = time.time()
-    with db.write_session(engine) as session:
-        tenant = lock_tenant(session, caller.tenant_id)  # serialises the tenant's submissions
-        if idempotency_key is not None:
-            existing = _by_key(session, caller.tenant_id, idempotency_key)
-            if existing is not None:
-                return _same_request(existing, digest), False
+    row = {
+        "id": "cmp_" + uuid.uuid4().hex,
+        "tenant_id": caller.tenant_id,
+        "kind": "comparison",
+        "status": QUEUED,
+        "backend": plan.backends,
+        "time_limit": plan.time_limit,
+        "seed": plan.seed,
+        "max_cost": None,
+        "options": {**plan.options, "runs": len(estimates) * plan.repeats},
+        "problem_name": _label(plan)[:300],
+        "problem_filename": plan.stored_name,
+        "problem_bytes": plan.stored_bytes,
+        "num_variables": max(p.num_variables for p in plan.problems),
+        "num_constraints": max(p.num_constraints for p in plan.problems),
+        "idempotency_key": idempotency_key,
+        "request_hash": digest,
+        "estimate": {"runs": estimates},
+        "charge_money": total.money,
+        "charge_cpu_seconds": total.cpu_seconds,
+        "charge_qpu_seconds": total.qpu_seconds,
+        "energy_joules": None if energy is None else energy * plan.repeats,
+        "co2_grams": None if co2 is None else co2 * plan.repeats,
+        "currency": "USD",
+        "attempts": 0,
+    }
+    return Submission(caller, row, total)
+
+
+def _check_sizes(engine: sa.Engine, settings: Settings, caller: Caller, plan) -> None:
+    with db.read_session(engine) as session:
+        tenant = session.get(Tenant, caller.tenant_id)
         limit = limits_for(tenant, settings).max_variables
-        too_big = [
-            f"{label} ({p.num_variables})"
-            for label, p in zip(plan.labels, plan.problems, strict=True)
-            if p.num_variables > limit
-        ]
-        if too_big:
-            raise ProblemTooLargeError(
-                f"this tenant's limit is {limit} variables; over it: {', '.join(too_big)}",
-                fix="compare smaller problems (a suite's instances= chooses some) or ask the "
-                "administrator to raise the limit",
-            )
-        check_and_reserve(session, tenant, total, settings, now)
-        job = Job(
-            id="cmp_" + uuid.uuid4().hex,
-            tenant_id=caller.tenant_id,
-            kind="comparison",
-            status=QUEUED,
-            backend=plan.backends,
-            time_limit=plan.time_limit,
-            seed=plan.seed,
-            options={**plan.options, "runs": len(estimates) * plan.repeats},
-            problem_name=_label(plan)[:300],
-            problem_filename=plan.stored_name,
-            problem_bytes=plan.stored_bytes,
-            num_variables=max(p.num_variables for p in plan.problems),
-            num_constraints=max(p.num_constraints for p in plan.problems),
-            idempotency_key=idempotency_key,
-            request_hash=digest,
-            estimate={"runs": estimates},
-            charge_money=total.money,
-            charge_cpu_seconds=total.cpu_seconds,
-            charge_qpu_seconds=total.qpu_seconds,
-            energy_joules=None if energy is None else energy * plan.repeats,
-            co2_grams=None if co2 is None else co2 * plan.repeats,
-            currency="USD",
-            created_at=now,
-            attempts=0,
+    too_big = [
+        f"{label} ({p.num_variables})"
+        for label, p in zip(plan.labels, plan.problems, strict=True)
+        if p.num_variables > limit
+    ]
+    if too_big:
+        raise ProblemTooLargeError(
+            f"this tenant's limit is {limit} variables; over it: {', '.join(too_big)}",
+            fix="compare smaller problems (a suite's instances= chooses some) or ask the "
+            "administrator to raise the limit",
         )
-        session.add(job)
-        detail = f"comparison of suite {plan.options['suite']}" if "suite" in plan.options else ""
-        session.add(
-            JobEvent(job_id=job.id, event="accepted", at=now, detail=detail or "comparison")
-        )
-    return job, True
 
 
 def _label(plan: PlannedComparison) -> str:

@@ -29,6 +29,7 @@ from kakehashi.service.auth import Caller, authenticate
 from kakehashi.service.deps import COOKIE, State, state
 from kakehashi.service.errors import AuthenticationError, BadRequestError, ServiceError
 from kakehashi.service.models import ACTIVE, COMPLETED
+from kakehashi.service.routers.jobs import admit_upload, read_upload
 
 _HERE = resources.files("kakehashi.service")
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
@@ -169,8 +170,6 @@ async def submit(
         seed_value = int(seed) if seed.strip() else None
         limit = float(time_limit) if time_limit.strip() else None
         if file is not None and file.filename:
-            from kakehashi.service.routers.jobs import read_upload
-
             data, name = (
                 await read_upload(request, file, st.settings.max_upload_bytes),
                 file.filename,
@@ -180,9 +179,7 @@ async def submit(
         else:
             raise jobs.BadRequestError("choose a file or a use-case template", fix="")
         spec = jobs.JobSpec(backend=backend, time_limit=limit, seed=seed_value)
-        job, _ = await run_in_threadpool(
-            jobs.submit, st.engine, st.settings, who, spec, data, name, None
-        )
+        job, _ = await admit_upload(st, who, spec, data, name, None)
     except (KakehashiError, ValueError) as exc:
         return _jobs_page(request, st, who, 400, _message(exc))
     return RedirectResponse(f"/ui/jobs/{job.id}", 303)
@@ -208,8 +205,7 @@ async def compare(
     """A comparison of a suite's instances or of uploaded files, as POST /v1/comparisons."""
     from starlette.concurrency import run_in_threadpool
 
-    from kakehashi.service.routers.comparisons import split_names
-    from kakehashi.service.routers.jobs import read_upload
+    from kakehashi.service.routers.comparisons import queued, split_names
 
     try:
         spec = comparisons.ComparisonSpec(
@@ -232,6 +228,8 @@ async def compare(
                 spec,
                 suite,
                 split_names(instances),
+                None,
+                queued(st),
             )
         elif uploads:
             data = [
@@ -239,8 +237,9 @@ async def compare(
                 for f in uploads
             ]
             job, _ = await run_in_threadpool(
-                comparisons.submit_uploads, st.engine, st.settings, who, spec, data
-            )
+                comparisons.submit_uploads, st.engine, st.settings, who, spec, data, None,
+                queued(st),
+            )  # fmt: skip
         else:
             raise BadRequestError("choose a suite or problem files to compare", fix="")
     except (KakehashiError, ValueError) as exc:

@@ -42,10 +42,15 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _runner_loop(conn, warm_up: str) -> None:
+def _runner_loop(conn, warm_up: str, niceness: int = 0) -> None:
     """The runner child: warm up once, then run each job it is sent, sending back
-    ``("ok", payload)`` or ``("error", reason)``."""
+    ``("ok", payload)`` or ``("error", reason)``. It runs ``niceness`` below its worker's CPU
+    priority: where the API shares the machine with workers, solves then take the cores the
+    API leaves, and submissions and the dashboard stay quick while every core is solving."""
     die_with_parent()
+    if niceness:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
     warm(warm_up)
@@ -80,11 +85,13 @@ class Runner:
     run must stop at once (cancel, shutdown, hung run). The worker itself never runs a
     solver: numba's thread pools must not be forked, so only this child starts them."""
 
-    def __init__(self, ctx, warm_up: str) -> None:
+    def __init__(self, ctx, warm_up: str, niceness: int = 0) -> None:
         self.conn, child_conn = ctx.Pipe(duplex=True)
         # not a daemon: a race (backend=[a, b]) starts its own processes from the runner;
         # it still dies with its worker (PR_SET_PDEATHSIG) and is killed when dropped
-        self.proc = ctx.Process(target=_runner_loop, args=(child_conn, warm_up), daemon=False)
+        self.proc = ctx.Process(
+            target=_runner_loop, args=(child_conn, warm_up, niceness), daemon=False
+        )
         self.proc.start()
         child_conn.close()
         self.ready = False
@@ -106,7 +113,14 @@ class Runner:
             return kind, payload
         return None
 
-    def kill(self) -> None:
+    def kill(self, grace: float = 0.0) -> None:
+        """Stop the runner: SIGTERM first when ``grace`` > 0, so that a run holding a task at
+        a cloud provider cancels it there before it exits (its vendor's cancel call, held
+        with :func:`kakehashi.progress.on_stop`); a run holding none ends at once, even
+        inside a compiled kernel. Whatever is left after ``grace`` seconds is SIGKILLed."""
+        if self.proc.is_alive() and grace > 0:
+            self.proc.terminate()
+            self.proc.join(grace)
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join(5)
@@ -127,12 +141,13 @@ class WorkerProcess:
 
     def runner(self) -> Runner:
         if self._runner is None or not self._runner.proc.is_alive():
-            self._runner = Runner(self._ctx, self.settings.warm_up)
+            self._runner = Runner(self._ctx, self.settings.warm_up, self.settings.runner_niceness)
         return self._runner
 
     def drop_runner(self) -> None:
+        """Stop the runner (cancelling any cloud task it holds, see :meth:`Runner.kill`)."""
         if self._runner is not None:
-            self._runner.kill()
+            self._runner.kill(self.settings.cancel_grace_seconds)
             self._runner = None
 
     def stop(self, *_args) -> None:
@@ -182,7 +197,7 @@ class WorkerProcess:
                 self.drop_runner()
                 return
             if status == "cancelling":
-                self.drop_runner()  # stops the solve (and any vendor call it was making)
+                self.drop_runner()  # stops the solve, cancelling its task at the provider
                 outcome = ("cancelled", None)
             elif self.stopping:
                 self.drop_runner()

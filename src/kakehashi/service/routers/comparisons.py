@@ -54,6 +54,12 @@ def split_names(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def queued(st: State) -> comparisons.Admit:
+    """Admission through the app's queue, in one batch with the jobs submitted meanwhile
+    (called from a worker thread, which waits for its batch's decision)."""
+    return lambda sub: st.admissions.put(sub).result()
+
+
 @router.post("/comparisons", status_code=201, response_model=JobOut, responses=ERRORS)
 async def submit_comparison(
     request: Request,
@@ -103,6 +109,7 @@ async def submit_comparison(
             suite,
             split_names(instances),
             idempotency_key,
+            queued(st),
         )
     elif uploads:
         data = [
@@ -110,8 +117,9 @@ async def submit_comparison(
             for f in uploads
         ]
         job, created = await run_in_threadpool(
-            comparisons.submit_uploads, st.engine, st.settings, who, spec, data, idempotency_key
-        )
+            comparisons.submit_uploads,
+            st.engine, st.settings, who, spec, data, idempotency_key, queued(st),
+        )  # fmt: skip
     else:
         raise BadRequestError(
             "a comparison needs problem files or a suite",
