@@ -299,6 +299,8 @@ def test_the_client_compares_a_suite_and_uploads_on_a_live_server(live_server, t
     for name in ("maxcut-g16", "bqp50-1", "sb", "tabu (baseline)"):
         assert name in html, name
     assert team.comparison(cmp)["summary"]["baseline"] == "tabu"
+    with pytest.raises(kakehashi.KakehashiError, match="is a comparison"):
+        team.wait(cmp, timeout=5)
     with pytest.raises(NotFoundError):
         other.report(cmp, timeout=5)
     assert other.jobs() == []

@@ -136,7 +136,12 @@ class Client:
     def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.2) -> Result:
         """Wait for the job to end; its Result, or :class:`JobFailedError` /
         :class:`WaitTimeoutError`."""
-        self._wait_completed(job_id, timeout, poll)
+        job = self._wait_completed(job_id, timeout, poll)
+        if job.get("kind") == "comparison":
+            raise BadRequestError(
+                f"{job_id} is a comparison: its outcome is a report, not a Result",
+                fix="use client.report(id) (or client.comparison(id) for its verdict)",
+            )
         return self.result(job_id)
 
     def _wait_completed(self, job_id: str, timeout: float | None, poll: float) -> dict[str, Any]:
