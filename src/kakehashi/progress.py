@@ -40,6 +40,16 @@ def report(**event: Any) -> None:
             pass
 
 
+def listening() -> bool:
+    """Whether :func:`report` goes anywhere (lets a caller skip preparing an event).
+
+    Example:
+        >>> listening()
+        False
+    """
+    return _channel is not None
+
+
 def set_channel(channel: Callable[[dict[str, Any]], None] | None) -> None:
     """Install (or remove, with ``None``) where :func:`report` sends events; executors call it."""
     global _channel

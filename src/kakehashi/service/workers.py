@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -28,6 +29,7 @@ import sqlalchemy as sa
 
 from kakehashi.errors import KakehashiError
 from kakehashi.service import db, queue
+from kakehashi.service.live import Coalescer, LiveProgress
 from kakehashi.service.models import CANCELLED, COMPLETED, FAILED
 from kakehashi.service.runner import redact, run_job, server_secrets
 from kakehashi.service.settings import Settings
@@ -44,23 +46,36 @@ def die_with_parent() -> None:
 
 def _runner_loop(conn, warm_up: str) -> None:
     """The runner child: warm up once, then run each job it is sent, sending back
+    ``("progress", state)`` messages while it runs (a few a second at most) and then
     ``("ok", payload)`` or ``("error", reason)``."""
     die_with_parent()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
     warm(warm_up)
     conn.send(("ready", None))
+    lock = threading.Lock()  # the pipe's one writer at a time: a job's answer or its progress
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        try:
-            conn.send(("ok", run_job(job)))
-        except KakehashiError as exc:
-            conn.send(("error", str(exc)))
-        except Exception as exc:  # a crash in a backend: the job fails with the reason
-            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
+        reply = _run_reporting(job, conn, lock)
+        with lock:
+            conn.send(reply)
+
+
+def _run_reporting(job: dict[str, Any], conn, lock: threading.Lock) -> tuple[str, Any]:
+    """Run one job in the runner, its live state going to the worker as ``progress``
+    messages (coalesced, a few a second); the answer to send back."""
+    live = Coalescer(lambda state: conn.send(("progress", {"job": job["id"], **state})), lock)
+    try:
+        return ("ok", run_job(job, live.offer))
+    except KakehashiError as exc:
+        return ("error", str(exc))
+    except Exception as exc:  # a crash in a backend: the job fails with the reason
+        return ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+    finally:
+        live.close()  # no progress message of this job may follow its answer
 
 
 def warm(names: str) -> None:
@@ -88,13 +103,17 @@ class Runner:
         self.proc.start()
         child_conn.close()
         self.ready = False
+        self.live: LiveProgress | None = None  # the job it runs, as far as it told us
 
     def send(self, job: dict[str, Any]) -> None:
+        self.live = LiveProgress(job["id"], job.get("time_limit"))
         self.conn.send(job)
 
     def poll(self, seconds: float) -> tuple[str, Any] | None:
-        """The next message within ``seconds``; a crash reads as an error."""
-        while self.conn.poll(seconds):
+        """The job's answer within ``seconds`` (progress messages on the way go to
+        :attr:`live`), or None; a crash reads as an error."""
+        deadline = time.monotonic() + seconds
+        while self.conn.poll(max(0.0, deadline - time.monotonic())):
             try:
                 kind, payload = self.conn.recv()
             except (EOFError, OSError):
@@ -102,6 +121,10 @@ class Runner:
                 return ("crashed", f"the run crashed (exit code {self.proc.exitcode})")
             if kind == "ready":
                 self.ready = True
+                continue
+            if kind == "progress":
+                if self.live is not None:
+                    self.live.take(payload)
                 continue
             return kind, payload
         return None
@@ -174,9 +197,10 @@ class WorkerProcess:
                     self.drop_runner()
                     outcome = ("error", outcome[1])
                 break
-            elapsed = time.monotonic() - started
-            progress = None if not limit else min(elapsed / float(limit), 0.99)
-            status = queue.heartbeat(self.engine, job["id"], self.id, progress)
+            live = runner.live
+            status = queue.heartbeat(
+                self.engine, job["id"], self.id, live.fraction(), best_so_far=live.best_so_far
+            )
             queue.beat_worker(self.engine, self.id)
             if status is None:  # presumed dead and re-queued: someone else owns it now
                 self.drop_runner()
