@@ -117,6 +117,47 @@ def test_nobody_following_means_no_callbacks(monkeypatch):
     assert calls == [True]
 
 
+@pytest.mark.parametrize("backend", ["cpsat", "highs", "scip"])
+def test_exact_solvers_report_their_incumbents_in_the_problems_sense(backend):
+    for problem in (
+        kakehashi.examples.knapsack(60, seed=4),
+        kakehashi.examples.random_assignment(8),
+    ):
+        events, result = events_of(problem, backend, time_limit=20)
+        values = [e["objective"] for e in events]
+        assert values and all(e["feasible"] for e in events), events
+        ordered = sorted(values, reverse=problem.sense == "min")
+        assert values == ordered and len(set(values)) == len(values)  # each one better
+        assert values[-1] == pytest.approx(result.objective)  # the last is the optimum
+
+
+def test_batch_samplers_of_other_packages_report_between_their_calls():
+    pytest.importorskip("dwave.samplers")
+    events, result = events_of(max_cut(300), "dwave-sd", time_limit=1.0)
+    feasible = [e["objective"] for e in events if e.get("feasible")]
+    assert len(feasible) >= 2 and feasible == sorted(feasible)
+    assert max(feasible) <= result.objective
+
+
+def test_a_race_relays_its_fields_best_and_an_in_process_run_puts_the_channel_back():
+    from kakehashi.executors import InProcessExecutor
+
+    events, result = events_of(max_cut(300), ["sa", "tabu"], time_limit=1.0)
+    relayed = [e for e in events if "backend" in e]
+    assert relayed and {e["backend"] for e in relayed} <= {"sa", "tabu"}
+    values = [e["objective"] for e in relayed if e["feasible"]]
+    assert values == sorted(values) and values[-1] <= result.objective
+
+    outer: list[dict] = []
+    progress.set_channel(outer.append)
+    try:
+        InProcessExecutor().submit(progress.report, inner=True).result()
+        progress.report(outer=True)
+    finally:
+        progress.set_channel(None)
+    assert outer == [{"outer": True}]
+
+
 # ---------------------------------------------------------------------- runner → worker
 def test_best_so_far_keeps_the_best_feasible_value_in_the_problems_sense():
     for sense, values, best in (("min", [5, 7, 3, 4], 3), ("max", [5, 7, 3, 9], 9)):

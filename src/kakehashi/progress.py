@@ -50,10 +50,15 @@ def listening() -> bool:
     return _channel is not None
 
 
-def set_channel(channel: Callable[[dict[str, Any]], None] | None) -> None:
-    """Install (or remove, with ``None``) where :func:`report` sends events; executors call it."""
+def set_channel(
+    channel: Callable[[dict[str, Any]], None] | None,
+) -> Callable[[dict[str, Any]], None] | None:
+    """Install (or remove, with ``None``) where :func:`report` sends events; executors call
+    it. Returns the channel it replaces, for one that nests (an in-process run inside a job
+    the service follows) to put back."""
     global _channel
-    _channel = channel
+    previous, _channel = _channel, channel
+    return previous
 
 
 @contextlib.contextmanager

@@ -70,8 +70,8 @@ def run_job(
         reserved = float(job["reserved_money"])
         max_cost = reserved if max_cost is None else min(float(max_cost), reserved)
     extra = {} if max_cost is None else {"max_cost": max_cost}
-    if on_progress is not None:
-        progress.set_channel(BestSoFar(problem.sense, on_progress))
+    following = on_progress is not None
+    outer = progress.set_channel(BestSoFar(problem.sense, on_progress)) if following else None
     try:
         result = kakehashi.solve(
             problem,
@@ -82,7 +82,8 @@ def run_job(
             **(job.get("options") or {}),
         )
     finally:
-        progress.set_channel(None)
+        if following:
+            progress.set_channel(outer)
     secrets = server_secrets()
     text = redact(result.to_json(include_samples=True, indent=None), secrets)
     res = result.resources
