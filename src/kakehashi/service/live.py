@@ -138,13 +138,16 @@ class LiveProgress:
         self.best_so_far: float | None = None
         self.clock_started: float | None = None  # the backend's clock, on ours
         self.budget: float | None = None
+        self.news = False  # a better best-so-far not yet written (the worker clears it)
 
     def take(self, message: dict[str, Any]) -> None:
         """Take in one of the runner's messages (one about another job is ignored)."""
         if message.get("job") != self.job_id:
             return
-        if message.get("best_so_far") is not None:
-            self.best_so_far = float(message["best_so_far"])
+        best = message.get("best_so_far")
+        if best is not None and float(best) != self.best_so_far:
+            self.best_so_far = float(best)
+            self.news = True
         if message.get("budget"):
             self.budget = float(message["budget"])
             self.clock_started = time.monotonic() - float(message.get("elapsed") or 0.0)

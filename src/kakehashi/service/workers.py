@@ -36,6 +36,7 @@ from kakehashi.service.settings import Settings
 
 _PR_SET_PDEATHSIG = 1
 GRACE_SECONDS = 30.0  # beyond time_limit, before a run counts as hung
+LIVE_WRITE_SECONDS = 1.0  # a running job's news reaches its row at most this often
 
 
 def die_with_parent() -> None:
@@ -109,9 +110,10 @@ class Runner:
         self.live = LiveProgress(job["id"], job.get("time_limit"))
         self.conn.send(job)
 
-    def poll(self, seconds: float) -> tuple[str, Any] | None:
+    def poll(self, seconds: float, until_news: bool = False) -> tuple[str, Any] | None:
         """The job's answer within ``seconds`` (progress messages on the way go to
-        :attr:`live`), or None; a crash reads as an error."""
+        :attr:`live`), or None — at once on news with ``until_news``; a crash reads as an
+        error."""
         deadline = time.monotonic() + seconds
         while self.conn.poll(max(0.0, deadline - time.monotonic())):
             try:
@@ -125,6 +127,8 @@ class Runner:
             if kind == "progress":
                 if self.live is not None:
                     self.live.take(payload)
+                    if until_news and self.live.news:
+                        return None
                 continue
             return kind, payload
         return None
@@ -190,18 +194,23 @@ class WorkerProcess:
         limit = job.get("time_limit")
         deadline = None if limit is None else started + float(limit) + GRACE_SECONDS
         outcome: tuple[str, Any] | None = None
+        last_beat = started
         while outcome is None:
-            outcome = runner.poll(self.settings.heartbeat_seconds)
+            outcome = self._wait_for_beat(runner, last_beat)
             if outcome is not None:
                 if outcome[0] == "crashed":
                     self.drop_runner()
                     outcome = ("error", outcome[1])
                 break
             live = runner.live
+            regular = time.monotonic() >= last_beat + self.settings.heartbeat_seconds
             status = queue.heartbeat(
                 self.engine, job["id"], self.id, live.fraction(), best_so_far=live.best_so_far
             )
-            queue.beat_worker(self.engine, self.id)
+            live.news = False
+            last_beat = time.monotonic()
+            if regular:
+                queue.beat_worker(self.engine, self.id)
             if status is None:  # presumed dead and re-queued: someone else owns it now
                 self.drop_runner()
                 return
@@ -216,6 +225,21 @@ class WorkerProcess:
                 self.drop_runner()
                 outcome = ("error", f"the run exceeded its time limit by {GRACE_SECONDS:g} s")
         self._record(job, outcome)
+
+    def _wait_for_beat(self, runner: Runner, last_beat: float) -> tuple[str, Any] | None:
+        """Wait for the job's answer until its next heartbeat is due: ``heartbeat_seconds``
+        after the last one, or sooner (``LIVE_WRITE_SECONDS``) when the runner sent news —
+        a better best-so-far reaches the job's row within about a second. None: beat now."""
+        while True:
+            every = self.settings.heartbeat_seconds
+            if runner.live is not None and runner.live.news:
+                every = min(every, LIVE_WRITE_SECONDS)
+            wait = last_beat + every - time.monotonic()
+            if wait <= 0:
+                return None
+            outcome = runner.poll(wait, until_news=True)
+            if outcome is not None:
+                return outcome
 
     def _record(self, job: dict[str, Any], outcome: tuple[str, Any]) -> None:
         kind, payload = outcome
