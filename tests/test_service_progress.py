@@ -287,3 +287,51 @@ def test_the_heartbeat_stores_it_the_api_and_dashboard_show_it_and_0003_goes_dow
     assert api.http.get(f"/v1/jobs/{job_id}", headers=h).json()["best_so_far"] is None
     queue.release(api.engine, job_id, "w-test")  # queued again: nothing to show
     assert api.http.get(f"/v1/jobs/{job_id}", headers=h).json()["best_so_far"] is None
+
+
+def test_the_dashboard_shows_the_best_so_far_live_in_chromium(progress_server):
+    import shutil
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server = progress_server
+    key = kakehashi.Client(server.url, server.admin_key).create_tenant("web-live")["api_key"]
+    team = kakehashi.Client(server.url, key)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    browser = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=driver), options=options
+    )
+
+    def live_value(_browser) -> float | None:
+        """The job page's best-so-far while the job runs (None: not shown yet)."""
+        try:
+            if browser.find_element(By.ID, "job-status").text != "running":
+                return None
+            return float(browser.find_element(By.ID, "best-so-far").text)
+        except Exception:  # not there yet, replaced mid-read, or "none reported yet"
+            return None
+
+    try:
+        wait = WebDriverWait(browser, 90, poll_frequency=0.1)
+        browser.get(server.url + "/")
+        wait.until(ec.presence_of_element_located((By.ID, "api-key"))).send_keys(key)
+        browser.find_element(By.ID, "sign-in").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "tenant-name"), "web-live"))
+        job = team.submit(max_cut(), backend="sa", time_limit=8, seed=4)
+        browser.get(f"{server.url}/ui/jobs/{job}")
+        seen = wait.until(live_value)  # the page's own polling brought it in
+        assert seen > 0
+        browser.find_element(By.ID, "nav-jobs").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "jobs"), "so far"))
+        assert team.wait(job, timeout=90).objective >= seen
+    finally:
+        browser.quit()

@@ -47,9 +47,14 @@ class JobOut(BaseModel):
     started_at: float | None
     finished_at: float | None
     attempts: int
-    progress: float | None = Field(description="elapsed share of the time limit, 0–1")
+    progress: float | None = Field(
+        description="share of the run's time budget spent: 0–0.99 while running, 1 at the end"
+    )
     best_so_far: float | None = Field(
-        None, description="best objective yet (None: the backend reports only at its end)"
+        None,
+        description="best feasible objective found yet, in the problem's sense (the sign of "
+        "the result's objective); None until the backend reports one, and while it runs on a "
+        "backend that reports only at its end (docs/service.md lists which)",
     )
     error: str | None
     estimate: list[dict[str, Any]]
