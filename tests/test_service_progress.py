@@ -335,3 +335,21 @@ def test_the_dashboard_shows_the_best_so_far_live_in_chromium(progress_server):
         assert team.wait(job, timeout=90).objective >= seen
     finally:
         browser.quit()
+
+
+def test_the_cli_lists_a_running_jobs_best_so_far_and_the_examples_run():
+    import doctest
+
+    from kakehashi.engines import _core
+    from kakehashi.service import cli as service_cli
+    from kakehashi.service import live
+
+    running = {"id": "job_1", "status": "running", "problem": {"filename": "p.mps"}}
+    running |= {"backend": "sa", "best_so_far": -3.5, "progress": 0.5}
+    assert service_cli.job_line(running).endswith("sa best so far -3.5 (50%)")
+    done = {**running, "status": "completed", "summary": {"objective": -4.0}}
+    assert service_cli.job_line(done).endswith("sa objective -4")
+    assert service_cli.job_line({**running, "best_so_far": None}).endswith("  sa")
+    for module in (live, service_cli, _core, progress):
+        result = doctest.testmod(module)
+        assert result.attempted and not result.failed, module.__name__
