@@ -250,9 +250,13 @@ def test_a_running_job_shows_its_best_so_far_and_a_silent_one_shows_none(progres
 
     done, seen = ends[silent], seen_by_job[silent]
     assert done["status"] == "completed", done["error"]
+    final = team.result(silent).objective
     running = [best for status, best, _ in seen if status == "running"]
-    assert running and all(best is None for best in running)  # tabu's kernel runs to its end
-    assert done["best_so_far"] == team.result(silent).objective
+    # tabu's kernel runs to the end of its budget: nothing to show until then, but its end
+    # (the round's report) may reach the row a moment before the job is marked completed
+    assert running and all(best in (None, final) for best in running)
+    assert sum(best is None for best in running) > len(running) / 2
+    assert done["best_so_far"] == final
 
 
 # ---------------------------------------------------------------------- store, API, dashboard
