@@ -228,15 +228,16 @@ def progress_server(tmp_path_factory):
     server.stop()
 
 
-def test_a_running_job_shows_its_best_so_far_and_a_silent_one_shows_none(progress_server):
+def test_running_jobs_show_their_best_so_far_a_race_too_and_a_silent_one_none(progress_server):
     server = progress_server
     admin = kakehashi.Client(server.url, server.admin_key)
     team = kakehashi.Client(server.url, admin.create_tenant("live")["api_key"])
     problem = max_cut()
     reporting = team.submit(problem, backend="sa", time_limit=4, seed=1)
     silent = team.submit(problem, backend="tabu", time_limit=3, seed=1)
+    race = team.submit(problem, backend=["sa", "tabu"], time_limit=3, seed=1)
 
-    ends, seen_by_job = watch(team, reporting, silent)
+    ends, seen_by_job = watch(team, reporting, silent, race)
     done, seen = ends[reporting], seen_by_job[reporting]
     assert done["status"] == "completed", done["error"]
     final = team.result(reporting).objective
@@ -257,6 +258,13 @@ def test_a_running_job_shows_its_best_so_far_and_a_silent_one_shows_none(progres
     assert running and all(best in (None, final) for best in running)
     assert sum(best is None for best in running) > len(running) / 2
     assert done["best_so_far"] == final
+
+    # a race: its contestants report to the race in the runner, which relays its best
+    done, seen = ends[race], seen_by_job[race]
+    assert done["status"] == "completed", done["error"]
+    final = team.result(race).objective
+    live = [best for status, best, _ in seen if status == "running" and best is not None]
+    assert live and live == sorted(live) and all(0 < best <= final for best in live)
 
 
 # ---------------------------------------------------------------------- store, API, dashboard

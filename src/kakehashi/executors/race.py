@@ -303,7 +303,7 @@ def _run_race(
         ex.wait([r for r in runs if not r.done()], timeout=0.05)
         for c in field:
             _take_in(c, prob, t0)
-        relayed = _relay_best(field, relayed, prob.sense)
+        relayed = _relay_best(field, relayed, prob.sense, budget, t0)
         for c in field:
             if c.result is not None and proven_optimal(c.result):
                 return "optimal", c
@@ -317,14 +317,26 @@ def _run_race(
 
 
 def _relay_best(
-    field: list[_Contestant], relayed: tuple[bool, float] | None, sense: str
+    field: list[_Contestant],
+    relayed: tuple[bool, float] | None,
+    sense: str,
+    budget: float,
+    t0: float,
 ) -> tuple[bool, float] | None:
     """Report the field's best so far to whoever follows this race (the job service
-    follows a race job through :mod:`kakehashi.progress`); what was reported last."""
+    follows a race job through :mod:`kakehashi.progress`), with the race's clock; what was
+    reported last."""
     for c in field:
         if c.best is not None and better(c.best, relayed, sense):
             relayed = c.best
-            progress.report(objective=c.best[1], feasible=c.best[0], backend=c.backend)
+            elapsed = time.perf_counter() - t0
+            progress.report(
+                objective=c.best[1],
+                feasible=c.best[0],
+                backend=c.backend,
+                elapsed=elapsed,
+                budget=budget,
+            )
     return relayed
 
 
