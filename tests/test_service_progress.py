@@ -267,6 +267,28 @@ def test_running_jobs_show_their_best_so_far_a_race_too_and_a_silent_one_none(pr
     assert live and live == sorted(live) and all(0 < best <= final for best in live)
 
 
+def test_news_reaches_the_row_long_before_the_next_regular_heartbeat(tmp_path):
+    from kakehashi.service.testing import ServerProcess
+
+    slow_beats = {
+        "KAKEHASHI_HEARTBEAT_SECONDS": "60",  # no regular heartbeat during this job
+        "KAKEHASHI_HEARTBEAT_TIMEOUT": "600",
+        "KAKEHASHI_WARM_UP": "sa",
+    }
+    server = ServerProcess(tmp_path / "data", workers=1, env=slow_beats).start()
+    try:
+        admin = kakehashi.Client(server.url, server.admin_key)
+        team = kakehashi.Client(server.url, admin.create_tenant("news")["api_key"])
+        job = team.submit(max_cut(), backend="sa", time_limit=4, seed=2)
+        ends, seen = watch(team, job)
+        assert ends[job]["status"] == "completed", ends[job]["error"]
+        live = [(best, p) for status, best, p in seen[job] if status == "running" and best]
+        assert live, seen[job]  # written by an early heartbeat, on news
+        assert all(0 < p <= 0.99 for _, p in live)  # the fraction went with it
+    finally:
+        server.stop()
+
+
 # ---------------------------------------------------------------------- store, API, dashboard
 from service_support import api, database, postgres  # noqa: E402  (fixtures)
 
