@@ -293,7 +293,20 @@ def test_news_reaches_the_row_long_before_the_next_regular_heartbeat(tmp_path):
 from service_support import api, database, postgres  # noqa: E402  (fixtures)
 
 
-def test_the_heartbeat_stores_it_the_api_and_dashboard_show_it_and_0003_goes_down(api):
+def jobs_triggers(engine) -> set[str]:
+    """The triggers on the jobs table (the usage ledger's)."""
+    import sqlalchemy as sa
+
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'jobs'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT tgname FROM pg_trigger WHERE tgrelid = 'jobs'::regclass AND NOT tgisinternal"
+    )
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text(sql)).scalars())
+
+
+def test_the_heartbeat_stores_it_the_api_and_dashboard_show_it_and_0004_goes_down(api):
     import sqlalchemy as sa
 
     from kakehashi.service import queue
@@ -311,13 +324,17 @@ def test_the_heartbeat_stores_it_the_api_and_dashboard_show_it_and_0003_goes_dow
     assert 'id="best-so-far">-7.5<' in api.http.get(f"/ui/fragments/jobs/{job_id}").text
     assert "-7.5 so far" in api.http.get("/ui/fragments/jobs").text
 
-    migrate(api.engine, "0002")  # down: the column goes, the job stays
+    triggers = jobs_triggers(api.engine)
+    assert triggers  # the usage ledger's (migration 0003)
+    migrate(api.engine, "0003")  # down: the column goes; the job and the triggers stay
     columns = {c["name"] for c in sa.inspect(api.engine).get_columns("jobs")}
     assert "best_so_far" not in columns and "progress" in columns
     with api.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT id FROM jobs")).scalars().all() == [job_id]
+    assert jobs_triggers(api.engine) == triggers
     migrate(api.engine)
     assert "best_so_far" in {c["name"] for c in sa.inspect(api.engine).get_columns("jobs")}
+    assert jobs_triggers(api.engine) == triggers
     assert api.http.get(f"/v1/jobs/{job_id}", headers=h).json()["best_so_far"] is None
     queue.release(api.engine, job_id, "w-test")  # queued again: nothing to show
     assert api.http.get(f"/v1/jobs/{job_id}", headers=h).json()["best_so_far"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import platform
 from importlib import metadata
@@ -18,13 +19,20 @@ _VERSIONED = ("kakehashi", "numpy", "scipy", "numba", "ommx", "dimod")
 
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     """Installed versions of kakehashi's core packages (and ``extra``), for provenance."""
-    out = {"python": platform.python_version()}
+    return dict(_versions(tuple(extra)))
+
+
+@functools.lru_cache(maxsize=64)
+def _versions(extra: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    # read once per process: each lookup parses a package's METADATA file (~2 ms for the
+    # six), which was most of a small solve's time
+    out = [("python", platform.python_version())]
     for name in (*_VERSIONED, *extra):
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
             continue
-    return out
+    return tuple(out)
 
 
 @dataclasses.dataclass

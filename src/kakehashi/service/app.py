@@ -23,7 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kakehashi import __version__
 from kakehashi.errors import KakehashiError
 from kakehashi.service import db
-from kakehashi.service.auth import issue_key
+from kakehashi.service.admission import AdmissionQueue
+from kakehashi.service.auth import KeyCache, issue_key
 from kakehashi.service.deps import State
 from kakehashi.service.errors import ServiceError
 from kakehashi.service.models import Tenant
@@ -45,7 +46,11 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
     db.migrate(engine)
     app = FastAPI(title="kakehashi service", version=__version__, description=DESCRIPTION)
     app.state.kakehashi = State(
-        settings, engine, TokenBuckets(settings.rate_limit, settings.rate_burst)
+        settings,
+        engine,
+        TokenBuckets(settings.rate_limit, settings.rate_burst),
+        AdmissionQueue(engine, settings),
+        KeyCache(settings.key_cache_seconds),
     )
     _add_error_handlers(app)
     from kakehashi.service import dashboard

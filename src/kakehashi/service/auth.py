@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 
 import sqlalchemy as sa
@@ -84,6 +85,49 @@ def authenticate(session: Session, key: str | None) -> Caller:
         raise AuthenticationError("this API key was revoked", fix="ask for a new key")
     t = row.Tenant
     return Caller(t.id, t.name, bool(t.is_admin), row.ApiKey.id, t.rate_limit)
+
+
+class KeyCache:
+    """Keys this API process checked lately, so that a busy client is not looked up in the
+    database on every request. An entry lives ``seconds``; revoking a key through this
+    process forgets it at once (another API process notices within ``seconds``). Only keys
+    that passed :func:`authenticate` are kept, by their hash.
+
+    Example:
+        >>> cache = KeyCache(5.0)
+        >>> who = Caller(1, "t", False, 7, None)
+        >>> cache.put("kh_a_b", who, now=0.0); cache.get("kh_a_b", now=1.0) is who
+        True
+        >>> cache.forget_key(7); cache.get("kh_a_b", now=1.0) is None
+        True
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self._entries: dict[str, tuple[Caller, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str | None, *, now: float | None = None) -> Caller | None:
+        if not key or self.seconds <= 0:
+            return None
+        entry = self._entries.get(hash_key(key))
+        if entry is None:
+            return None
+        now = time.monotonic() if now is None else now
+        return entry[0] if now < entry[1] else None
+
+    def put(self, key: str, who: Caller, *, now: float | None = None) -> None:
+        if self.seconds <= 0:
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._entries) > 10_000:  # many keys: drop the expired ones
+                self._entries = {k: e for k, e in self._entries.items() if e[1] > now}
+            self._entries[hash_key(key)] = (who, now + self.seconds)
+
+    def forget_key(self, key_id: int) -> None:
+        with self._lock:
+            self._entries = {k: e for k, e in self._entries.items() if e[0].key_id != key_id}
 
 
 def key_from_headers(

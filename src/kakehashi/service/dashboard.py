@@ -28,6 +28,7 @@ from kakehashi.service.auth import Caller, authenticate
 from kakehashi.service.deps import COOKIE, State, state
 from kakehashi.service.errors import AuthenticationError, ServiceError
 from kakehashi.service.models import ACTIVE, COMPLETED
+from kakehashi.service.routers.jobs import admit_upload, read_upload
 
 _HERE = resources.files("kakehashi.service")
 templates = Jinja2Templates(directory=str(_HERE / "templates"))
@@ -160,8 +161,6 @@ async def submit(
         seed_value = int(seed) if seed.strip() else None
         limit = float(time_limit) if time_limit.strip() else None
         if file is not None and file.filename:
-            from kakehashi.service.routers.jobs import read_upload
-
             data, name = (
                 await read_upload(request, file, st.settings.max_upload_bytes),
                 file.filename,
@@ -171,9 +170,7 @@ async def submit(
         else:
             raise jobs.BadRequestError("choose a file or a use-case template", fix="")
         spec = jobs.JobSpec(backend=backend, time_limit=limit, seed=seed_value)
-        job, _ = await run_in_threadpool(
-            jobs.submit, st.engine, st.settings, who, spec, data, name, None
-        )
+        job, _ = await admit_upload(st, who, spec, data, name, None)
     except (KakehashiError, ValueError) as exc:
         rows, _ = jobs.list_jobs(st.engine, who, limit=50)
         return _render(

@@ -7,9 +7,11 @@ import dataclasses
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from kakehashi.service import db
-from kakehashi.service.auth import Caller, authenticate
+from kakehashi.service.admission import AdmissionQueue
+from kakehashi.service.auth import Caller, KeyCache, authenticate
 from kakehashi.service.errors import RateLimitedError
 from kakehashi.service.ratelimit import TokenBuckets
 from kakehashi.service.settings import Settings
@@ -25,13 +27,17 @@ class State:
     settings: Settings
     engine: sa.Engine
     limiter: TokenBuckets
+    admissions: AdmissionQueue
+    keys: KeyCache
 
 
-def state(request: Request) -> State:
+async def state(request: Request) -> State:
+    # async (it does not block): FastAPI runs a plain `def` dependency in a thread, and the
+    # hop costs more than this whole function
     return request.app.state.kakehashi
 
 
-def caller(
+async def caller(
     request: Request,
     st: State = Depends(state),
     cred: HTTPAuthorizationCredentials | None = Depends(bearer),
@@ -40,8 +46,10 @@ def caller(
 ) -> Caller:
     """The tenant behind the request's key (401 otherwise), within its rate limit (429)."""
     key = (cred.credentials if cred else None) or x_key or c_key
-    with db.read_session(st.engine) as session:
-        who = authenticate(session, key)
+    who = st.keys.get(key)  # a recently checked key: no database read, no thread
+    if who is None:
+        who = await run_in_threadpool(_look_up, st, key)
+        st.keys.put(key, who)
     wait = st.limiter.take(who.key_id, rate=who.rate_limit)
     if wait > 0:
         raise RateLimitedError(
@@ -53,6 +61,11 @@ def caller(
     return who
 
 
-def admin(who: Caller = Depends(caller)) -> Caller:
+def _look_up(st: State, key: str | None) -> Caller:
+    with db.read_session(st.engine) as session:
+        return authenticate(session, key)
+
+
+async def admin(who: Caller = Depends(caller)) -> Caller:
     who.require_admin()
     return who

@@ -24,10 +24,10 @@ from pydantic import BaseModel, Field, field_validator
 from kakehashi.errors import KakehashiError
 from kakehashi.model.problem import Problem
 from kakehashi.service import db
+from kakehashi.service.admission import Submission, admit_one
 from kakehashi.service.auth import Caller
 from kakehashi.service.errors import (
     BadRequestError,
-    ConflictError,
     NotFoundError,
     ProblemTooLargeError,
     QuotaExceededError,
@@ -327,6 +327,50 @@ def submit_comparison(
     return job
 
 
+def prepare(
+    settings: Settings,
+    caller: Caller,
+    spec: JobSpec,
+    data: bytes,
+    filename: str,
+    idempotency_key: str | None = None,
+) -> Submission:
+    """Read and check the upload and estimate its run: a :class:`Submission` to admit, or a
+    :class:`ServiceError` saying why it cannot be (nothing is stored either way)."""
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        raise BadRequestError("Idempotency-Key must be 1–200 characters", fix="shorten it")
+    problem = read_problem(data, filename)
+    charges, estimates = estimate_charges(problem, spec, settings)
+    energy, co2 = estimated_footprint(estimates)
+    row = {
+        "id": new_job_id(),
+        "tenant_id": caller.tenant_id,
+        "kind": "solve",
+        "status": QUEUED,
+        "backend": spec.backend,
+        "time_limit": spec.time_limit,
+        "seed": spec.seed,
+        "max_cost": spec.max_cost,
+        "options": spec.options,
+        "problem_name": problem.name or "",
+        "problem_filename": Path(filename).name,
+        "problem_bytes": data,
+        "num_variables": problem.num_variables,
+        "num_constraints": problem.num_constraints,
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash(data, filename, spec),
+        "estimate": {"runs": estimates},
+        "charge_money": charges.money,
+        "charge_cpu_seconds": charges.cpu_seconds,
+        "charge_qpu_seconds": charges.qpu_seconds,
+        "energy_joules": energy,
+        "co2_grams": co2,
+        "currency": estimates[0]["currency"] if estimates else "USD",
+        "attempts": 0,
+    }
+    return Submission(caller, row, charges)
+
+
 def submit(
     engine: sa.Engine,
     settings: Settings,
@@ -337,82 +381,10 @@ def submit(
     idempotency_key: str | None = None,
 ) -> tuple[Job, bool]:
     """Accept a job (``(job, True)``) or return the one an Idempotency-Key already made
-    (``(job, False)``); raise a :class:`ServiceError` when it may not run."""
-    digest = request_hash(data, filename, spec)
-    if idempotency_key is not None:
-        if not 1 <= len(idempotency_key) <= 200:
-            raise BadRequestError("Idempotency-Key must be 1–200 characters", fix="shorten it")
-        existing = _by_idempotency(engine, caller.tenant_id, idempotency_key)
-        if existing is not None:
-            return _same_request(existing, digest), False
-    problem = read_problem(data, filename)
-    charges, estimates = estimate_charges(problem, spec, settings)
-    energy, co2 = estimated_footprint(estimates)
-    now = time.time()
-    with db.write_session(engine) as session:
-        tenant = lock_tenant(session, caller.tenant_id)
-        limit = limits_for(tenant, settings).max_variables
-        if problem.num_variables > limit:
-            raise ProblemTooLargeError(
-                f"the problem has {problem.num_variables} variables; this tenant's limit is "
-                f"{limit}",
-                fix="submit a smaller problem or ask the administrator to raise the limit",
-            )
-        if idempotency_key is not None:  # a concurrent retry may have won the race
-            existing = session.execute(
-                sa.select(Job).where(
-                    Job.tenant_id == caller.tenant_id, Job.idempotency_key == idempotency_key
-                )
-            ).scalar_one_or_none()
-            if existing is not None:
-                return _same_request(existing, digest), False
-        check_and_reserve(session, tenant, charges, settings, now)
-        job = Job(
-            id=new_job_id(),
-            tenant_id=caller.tenant_id,
-            kind="solve",
-            status=QUEUED,
-            backend=spec.backend,
-            time_limit=spec.time_limit,
-            seed=spec.seed,
-            max_cost=spec.max_cost,
-            options=spec.options,
-            problem_name=problem.name or "",
-            problem_filename=Path(filename).name,
-            problem_bytes=data,
-            num_variables=problem.num_variables,
-            num_constraints=problem.num_constraints,
-            idempotency_key=idempotency_key,
-            request_hash=digest,
-            estimate={"runs": estimates},
-            charge_money=charges.money,
-            charge_cpu_seconds=charges.cpu_seconds,
-            charge_qpu_seconds=charges.qpu_seconds,
-            energy_joules=energy,
-            co2_grams=co2,
-            currency=estimates[0]["currency"] if estimates else "USD",
-            created_at=now,
-            attempts=0,
-        )
-        session.add(job)
-        session.add(JobEvent(job_id=job.id, event="accepted", at=now, detail=""))
-    return job, True
-
-
-def _by_idempotency(engine: sa.Engine, tenant_id: int, key: str) -> Job | None:
-    with db.read_session(engine) as session:
-        return session.execute(
-            sa.select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key == key)
-        ).scalar_one_or_none()
-
-
-def _same_request(job: Job, digest: str) -> Job:
-    if job.request_hash != digest:
-        raise ConflictError(
-            f"Idempotency-Key was already used for job {job.id} with a different request",
-            fix="use a new Idempotency-Key for a different job",
-        )
-    return job
+    (``(job, False)``); raise a :class:`ServiceError` when it may not run. (The API admits
+    through its :class:`~kakehashi.service.admission.AdmissionQueue`, in batches.)"""
+    sub = prepare(settings, caller, spec, data, filename, idempotency_key)
+    return admit_one(engine, settings, sub)
 
 
 def get_job(session, caller: Caller, job_id: str) -> Job:

@@ -116,7 +116,7 @@ class Job(Base):
     worker_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     progress: Mapped[float | None] = mapped_column(Seconds, nullable=True)
-    # the best feasible objective a running job reported yet (problem's sense; migration 0003)
+    # the best feasible objective a running job reported yet (problem's sense; migration 0004)
     best_so_far: Mapped[float | None] = mapped_column(Float(precision=53), nullable=True)
     result_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -134,6 +134,22 @@ class JobEvent(Base):
     worker_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     at: Mapped[float] = mapped_column(Seconds)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class TenantUsage(Base):
+    """Each tenant's running sums of ``charge_*`` per UTC day and month (by the jobs' creation
+    time), and its count of active jobs (``period='active'``, ``start=0``). Kept by triggers on
+    ``jobs`` (migration 0003), never written by the application: the quota check reads it in
+    place of summing the month's jobs."""
+
+    __tablename__ = "tenant_usage"
+    tenant_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    start: Mapped[float] = mapped_column(Seconds, primary_key=True)
+    jobs: Mapped[int] = mapped_column(Integer, default=0)
+    money: Mapped[float] = mapped_column(Seconds, default=0.0)
+    cpu_seconds: Mapped[float] = mapped_column(Seconds, default=0.0)
+    qpu_seconds: Mapped[float] = mapped_column(Seconds, default=0.0)
 
 
 class Worker(Base):

@@ -33,38 +33,58 @@ UPDATE jobs SET status = 'running', worker_id = :worker, heartbeat_at = :now,
        best_so_far = NULL
 WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1 {lock})
   AND status = 'queued'
-RETURNING id
+RETURNING id, kind, backend, time_limit, seed, max_cost, charge_money, options,
+          problem_filename, problem_bytes, attempts
 """
+_CLAIMED = sa.text(
+    "INSERT INTO job_events (job_id, event, worker_id, at, detail) "
+    "VALUES (:job, 'claimed', :worker, :now, '')"
+)
+_WORKER_ON = sa.text("UPDATE workers SET job_id = :job WHERE id = :worker")
+
+
+def _claim_statement(lock: str) -> sa.TextClause:
+    # typed result columns: each dialect decodes the JSON ones as the ORM would
+    c = Job.__table__.c
+    return sa.text(_CLAIM.format(lock=lock)).columns(
+        backend=c.backend.type, options=c.options.type, problem_bytes=c.problem_bytes.type
+    )
 
 
 def claim(engine: sa.Engine, worker_id: str) -> dict[str, Any] | None:
-    """Take the oldest queued job for ``worker_id``; its run description, or None."""
+    """Take the oldest queued job for ``worker_id``; its run description, or None.
+
+    Three plain statements in one short transaction: the write lock it holds is the one
+    the API's admissions wait for."""
     lock = "" if db.is_sqlite(engine) else "FOR UPDATE SKIP LOCKED"
     if not _any(engine, sa.select(Job.seq).where(Job.status == QUEUED).limit(1)):
         return None  # a plain read: idle workers do not queue up for the write lock
     now = time.time()
     with db.write_session(engine) as session:
-        job_id = session.execute(
-            sa.text(_CLAIM.format(lock=lock)), {"worker": worker_id, "now": now}
-        ).scalar_one_or_none()
-        if job_id is None:
+        row = (
+            session.execute(_claim_statement(lock), {"worker": worker_id, "now": now})
+            .mappings()
+            .one_or_none()
+        )
+        if row is None:
             return None
-        session.add(JobEvent(job_id=job_id, event="claimed", worker_id=worker_id, at=now))
-        job = session.execute(sa.select(Job).where(Job.id == job_id)).scalar_one()
-        session.execute(sa.update(Worker).where(Worker.id == worker_id).values(job_id=job_id))
-        return {
-            "id": job.id,
-            "kind": job.kind,
-            "backend": job.backend,
-            "time_limit": job.time_limit,
-            "seed": job.seed,
-            "max_cost": job.max_cost,
-            "reserved_money": job.charge_money,
-            "options": dict(job.options or {}),
-            "problem_filename": job.problem_filename,
-            "problem_bytes": job.problem_bytes,
-            "attempt": job.attempts,
-        }
+        args = {"job": row["id"], "worker": worker_id, "now": now}
+        session.execute(_CLAIMED, args)
+        session.execute(_WORKER_ON, args)
+    job = dict(row)
+    return {
+        "id": job["id"],
+        "kind": job["kind"],
+        "backend": job["backend"],
+        "time_limit": job["time_limit"],
+        "seed": job["seed"],
+        "max_cost": job["max_cost"],
+        "reserved_money": job["charge_money"],
+        "options": dict(job["options"] or {}),
+        "problem_filename": job["problem_filename"],
+        "problem_bytes": bytes(job["problem_bytes"]),
+        "attempt": job["attempts"],
+    }
 
 
 def _any(engine: sa.Engine, stmt) -> bool:
@@ -140,8 +160,8 @@ def finish(
         ).scalar_one_or_none()
         if done is None:
             return False
-        session.add(
-            JobEvent(
+        session.execute(
+            sa.insert(JobEvent).values(
                 job_id=job_id,
                 event=status,
                 worker_id=worker_id,

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from kakehashi.service.errors import QuotaExceededError
-from kakehashi.service.models import ACTIVE, Job, Tenant
+from kakehashi.service.models import ACTIVE, Job, Tenant, TenantUsage
 from kakehashi.service.settings import Settings
 
 
@@ -107,16 +107,6 @@ def used_month_and_day(
     return Charges(*values[:3]), Charges(*values[3:])
 
 
-def active_jobs(session: Session, tenant_id: int) -> int:
-    return int(
-        session.execute(
-            sa.select(sa.func.count())
-            .select_from(Job)
-            .where(Job.tenant_id == tenant_id, Job.status.in_(ACTIVE))
-        ).scalar_one()
-    )
-
-
 def lock_tenant(session: Session, tenant_id: int) -> Tenant:
     """The tenant's row, locked for this transaction on PostgreSQL (SQLite holds the
     database's write lock already, see :func:`kakehashi.service.db.write_session`)."""
@@ -126,23 +116,77 @@ def lock_tenant(session: Session, tenant_id: int) -> Tenant:
     return session.execute(stmt).scalar_one()
 
 
-def check_and_reserve(
-    session: Session, tenant: Tenant, want: Charges, settings: Settings, now: float
-) -> None:
-    """Raise :class:`QuotaExceededError` unless ``want`` fits every limit of ``tenant``.
+def lock_tenants(session: Session, tenant_ids: list[int]) -> dict[int, Tenant]:
+    """The tenants' rows, locked in id order on PostgreSQL (a fixed order, so that two
+    batches never wait on each other's locks)."""
+    stmt = sa.select(Tenant).where(Tenant.id.in_(tenant_ids)).order_by(Tenant.id)
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return {t.id: t for t in session.execute(stmt).scalars()}
 
-    Must run inside :func:`~kakehashi.service.db.write_session` after :func:`lock_tenant`;
-    the caller's insert of the job (with ``want`` as its charges) is the reservation.
-    """
-    lim = limits_for(tenant, settings)
-    active = active_jobs(session, tenant.id)
-    if active + 1 > lim.concurrent_jobs:
+
+@dataclasses.dataclass
+class Standing:
+    """A tenant's use at one moment: active (queued + running) jobs, and the charges and
+    reservations of this month's and today's jobs."""
+
+    active: int = 0
+    month: Charges = dataclasses.field(default_factory=Charges)
+    day: Charges = dataclasses.field(default_factory=Charges)
+
+    def reserve(self, want: Charges) -> None:
+        """Count one more active job reserving ``want`` (created now)."""
+        self.active += 1
+        self.month = self.month + want
+        self.day = self.day + want
+
+
+def standings(session: Session, tenant_ids: list[int], now: float) -> dict[int, Standing]:
+    """Every listed tenant's :class:`Standing`, from the usage ledger in one query (the
+    triggers of migration 0003 keep it equal to the sums over the tenant's jobs)."""
+    out = {t: Standing() for t in tenant_ids}
+    if not tenant_ids:
+        return out
+    u = TenantUsage
+    rows = session.execute(
+        sa.select(u.tenant_id, u.period, u.jobs, u.money, u.cpu_seconds, u.qpu_seconds).where(
+            u.tenant_id.in_(tenant_ids),
+            sa.or_(
+                sa.and_(u.period == "day", u.start == day_start(now)),
+                sa.and_(u.period == "month", u.start == month_start(now)),
+                u.period == "active",
+            ),
+        )
+    )
+    for tenant_id, period, jobs, money, cpu, qpu in rows:
+        if period == "active":
+            out[tenant_id].active = int(jobs)
+        else:
+            setattr(out[tenant_id], period, Charges(float(money), float(cpu), float(qpu)))
+    return out
+
+
+def standings_from_jobs(session: Session, tenant_ids: list[int], now: float) -> dict[int, Standing]:
+    """:func:`standings` summed over the jobs themselves (what the ledger must equal)."""
+    out = {t: Standing() for t in tenant_ids}
+    for t in tenant_ids:
+        month, day = used_month_and_day(session, t, month_start(now), day_start(now))
+        active = session.execute(
+            sa.select(sa.func.count()).where(Job.tenant_id == t, Job.status.in_(ACTIVE))
+        ).scalar_one()
+        out[t] = Standing(int(active), month, day)
+    return out
+
+
+def check_fits(tenant_name: str, lim: Limits, standing: Standing, want: Charges) -> None:
+    """Raise :class:`QuotaExceededError` unless one more job reserving ``want`` fits."""
+    if standing.active + 1 > lim.concurrent_jobs:
         raise QuotaExceededError(
-            f"tenant {tenant.name!r} already has {active} queued or running jobs "
+            f"tenant {tenant_name!r} already has {standing.active} queued or running jobs "
             f"(limit {lim.concurrent_jobs})",
             fix="wait for some to finish or cancel them, or ask for a higher limit",
         )
-    month, day = used_month_and_day(session, tenant.id, month_start(now), day_start(now))
+    month, day = standing.month, standing.day
     checks = (
         ("money this month", month.money, want.money, lim.money_per_month, "USD"),
         ("CPU-seconds today", day.cpu_seconds, want.cpu_seconds, lim.cpu_seconds_per_day, "s"),
@@ -162,3 +206,15 @@ def check_and_reserve(
                 fix="lower time_limit, shots or tasks, choose a cheaper backend, wait for the "
                 "next period, or ask the administrator to raise the limit",
             )
+
+
+def check_and_reserve(
+    session: Session, tenant: Tenant, want: Charges, settings: Settings, now: float
+) -> None:
+    """Raise :class:`QuotaExceededError` unless ``want`` fits every limit of ``tenant``.
+
+    Must run inside :func:`~kakehashi.service.db.write_session` after :func:`lock_tenant`;
+    the caller's insert of the job (with ``want`` as its charges) is the reservation.
+    """
+    standing = standings(session, [tenant.id], now)[tenant.id]
+    check_fits(tenant.name, limits_for(tenant, settings), standing, want)

@@ -58,11 +58,9 @@ def run_job(
         return run_comparison(job)
     import kakehashi
     from kakehashi import progress
+    from kakehashi.service.jobs import read_problem
 
-    with tempfile.TemporaryDirectory(prefix="kh-job-") as tmp:
-        path = Path(tmp) / (Path(job["problem_filename"]).name or "problem")
-        path.write_bytes(job["problem_bytes"])
-        problem = kakehashi.load(path)
+    problem = read_problem(job["problem_bytes"], job["problem_filename"])  # as at submit
     max_cost = job.get("max_cost")
     if job["backend"] == "auto" and job.get("reserved_money") is not None:
         # the choice was priced and reserved at submit; whatever auto decides now may not

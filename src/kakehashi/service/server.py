@@ -7,6 +7,7 @@ when the server goes, even on SIGKILL.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -67,6 +68,17 @@ def warm_api() -> None:
     estimate_charges(problem, JobSpec(backend="exact"), Settings())
 
 
+def tune_interpreter() -> None:
+    """Settings for a server process whose threads (the event loop, the admission queue,
+    request threads) take turns holding the GIL: hand it over every 0.5 ms rather than 5 ms,
+    since a thread waiting its turn is a request waiting; and move the objects made at
+    start (modules, the app) out of the garbage collector's sight, so its full collections
+    stay short."""
+    sys.setswitchinterval(0.0005)
+    gc.collect()
+    gc.freeze()
+
+
 def serve(settings: Settings) -> None:
     """Run the service in the foreground until interrupted."""
     import uvicorn
@@ -85,6 +97,7 @@ def serve(settings: Settings) -> None:
         print(f"admin API key (shown once, keep it safe): {key}", flush=True)
     pool = WorkerPool(settings, settings.workers)
     pool.start()
+    tune_interpreter()
     print(
         f"kakehashi service on http://{settings.host}:{settings.port} ({settings.workers} workers)",
         flush=True,

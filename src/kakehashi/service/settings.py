@@ -41,6 +41,12 @@ class Settings(BaseModel):
     max_time_limit: float = Field(3600.0, gt=0, description="largest time_limit a job may ask")
     rate_limit: float = Field(20.0, gt=0, description="requests per second per API key")
     rate_burst: int = Field(100, ge=1, description="requests a key may make at once")
+    key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="how long an API process trusts a key it checked before looking it up "
+        "again (a key revoked through that process is refused at once; 0 looks up every time)",
+    )
     heartbeat_seconds: float = Field(2.0, gt=0, description="how often workers report")
     heartbeat_timeout: float = Field(
         15.0, gt=0, description="a running job whose worker is silent this long is re-queued"
@@ -49,6 +55,13 @@ class Settings(BaseModel):
     warm_up: str = Field(
         "tabu,sa",
         description="backends each worker compiles at start, so forked runs skip it",
+    )
+    runner_niceness: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="how far below the API's CPU priority solves run (nice), so that the API "
+        "stays responsive while workers solve on the same machine; 0 for the same priority",
     )
     poll_seconds: float = Field(0.2, gt=0, description="idle worker's wait between claims")
     quota_concurrent_jobs: int = Field(100, ge=0, description="default: queued+running jobs")

@@ -45,11 +45,16 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _runner_loop(conn, warm_up: str) -> None:
+def _runner_loop(conn, warm_up: str, niceness: int = 0) -> None:
     """The runner child: warm up once, then run each job it is sent, sending back
     ``("progress", state)`` messages while it runs (a few a second at most) and then
-    ``("ok", payload)`` or ``("error", reason)``."""
+    ``("ok", payload)`` or ``("error", reason)``. It runs ``niceness`` below its worker's CPU
+    priority: where the API shares the machine with workers, solves then take the cores the
+    API leaves, and submissions and the dashboard stay quick while every core is solving."""
     die_with_parent()
+    if niceness:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
     warm(warm_up)
@@ -96,11 +101,13 @@ class Runner:
     run must stop at once (cancel, shutdown, hung run). The worker itself never runs a
     solver: numba's thread pools must not be forked, so only this child starts them."""
 
-    def __init__(self, ctx, warm_up: str) -> None:
+    def __init__(self, ctx, warm_up: str, niceness: int = 0) -> None:
         self.conn, child_conn = ctx.Pipe(duplex=True)
         # not a daemon: a race (backend=[a, b]) starts its own processes from the runner;
         # it still dies with its worker (PR_SET_PDEATHSIG) and is killed when dropped
-        self.proc = ctx.Process(target=_runner_loop, args=(child_conn, warm_up), daemon=False)
+        self.proc = ctx.Process(
+            target=_runner_loop, args=(child_conn, warm_up, niceness), daemon=False
+        )
         self.proc.start()
         child_conn.close()
         self.ready = False
@@ -154,7 +161,7 @@ class WorkerProcess:
 
     def runner(self) -> Runner:
         if self._runner is None or not self._runner.proc.is_alive():
-            self._runner = Runner(self._ctx, self.settings.warm_up)
+            self._runner = Runner(self._ctx, self.settings.warm_up, self.settings.runner_niceness)
         return self._runner
 
     def drop_runner(self) -> None:
@@ -194,7 +201,7 @@ class WorkerProcess:
         limit = job.get("time_limit")
         deadline = None if limit is None else started + float(limit) + GRACE_SECONDS
         outcome: tuple[str, Any] | None = None
-        last_beat = started
+        last_beat = worker_beat = started
         while outcome is None:
             outcome = self._wait_for_beat(runner, last_beat)
             if outcome is not None:
@@ -203,14 +210,15 @@ class WorkerProcess:
                     outcome = ("error", outcome[1])
                 break
             live = runner.live
-            regular = time.monotonic() >= last_beat + self.settings.heartbeat_seconds
             status = queue.heartbeat(
                 self.engine, job["id"], self.id, live.fraction(), best_so_far=live.best_so_far
             )
             live.news = False
             last_beat = time.monotonic()
-            if regular:
+            if last_beat >= worker_beat + self.settings.heartbeat_seconds:
+                # the worker's own row at the regular pace, however often news came
                 queue.beat_worker(self.engine, self.id)
+                worker_beat = last_beat
             if status is None:  # presumed dead and re-queued: someone else owns it now
                 self.drop_runner()
                 return

@@ -115,4 +115,6 @@ def _revoke(st: State, key_id: int, tenant_id: int | None) -> KeyOut:
             raise NotFoundError(f"no key {key_id}", fix="see GET /v1/keys")
         if row.revoked_at is None:
             row.revoked_at = time.time()
-        return key_out(row)
+        out = key_out(row)
+    st.keys.forget_key(key_id)  # refused from the next request on, not when the cache expires
+    return out

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from kakehashi.service import db, jobs
 from kakehashi.service.auth import Caller
@@ -16,6 +18,7 @@ from kakehashi.service.models import COMPLETED
 from kakehashi.service.schemas import ErrorOut, JobList, JobOut, parse_backend
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+INLINE_PREPARE_BYTES = 16 * 1024
 ERRORS = {c: {"model": ErrorOut} for c in (400, 401, 404, 409, 413, 422, 429)}
 
 
@@ -53,6 +56,19 @@ def spec_from_form(backend: str, time_limit, seed, max_cost, options: str) -> jo
         ) from exc
 
 
+async def admit_upload(
+    st: State, who: Caller, spec: jobs.JobSpec, data: bytes, filename: str, key: str | None
+):
+    """Prepare the upload (in a worker thread if it is large: reading it takes a while), then
+    hand it to the app's admission queue and wait for its batch: ``(job, created)``."""
+    if len(data) <= INLINE_PREPARE_BYTES:  # under a millisecond: a thread hop costs more
+        sub = jobs.prepare(st.settings, who, spec, data, filename, key)
+    else:
+        sub = await run_in_threadpool(jobs.prepare, st.settings, who, spec, data, filename, key)
+    job, created = await asyncio.wrap_future(st.admissions.put(sub))
+    return job, created
+
+
 @router.post("", status_code=201, response_model=JobOut, responses=ERRORS)
 async def submit_job(
     request: Request,
@@ -71,17 +87,8 @@ async def submit_job(
     quotas first. Retries with the same ``Idempotency-Key`` return the same job (200)."""
     data = await read_upload(request, file, st.settings.max_upload_bytes)
     spec = spec_from_form(backend, time_limit, seed, max_cost, options)
-    from starlette.concurrency import run_in_threadpool
-
-    job, created = await run_in_threadpool(
-        jobs.submit,
-        st.engine,
-        st.settings,
-        who,
-        spec,
-        data,
-        file.filename or "problem",
-        idempotency_key,
+    job, created = await admit_upload(
+        st, who, spec, data, file.filename or "problem", idempotency_key
     )
     if not created:
         response.status_code = 200

@@ -1,14 +1,14 @@
 """A running job's best feasible objective so far, written with each heartbeat.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -18,6 +18,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # batch mode: SQLite before 3.35 cannot drop a column in place (the table is copied)
-    with op.batch_alter_table("jobs") as batch:
-        batch.drop_column("best_so_far")
+    # in place, not alembic's batch mode: on SQLite that copies the table, and the copy would
+    # lose the usage ledger's triggers on it (0003); SQLite drops a column itself since 3.35
+    op.drop_column("jobs", "best_so_far")
