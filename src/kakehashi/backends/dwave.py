@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from kakehashi import progress
 from kakehashi.backends.base import (
     QuboSamplerBackend,
     RunOutput,
@@ -201,7 +202,8 @@ class _AnnealerBackend(QuboSamplerBackend):
     def run_child(self, child: Any, bqm: Any, seed: int | None, **params: Any) -> Any:
         """Sample the embedded problem on the child sampler and wait for the answer."""
         response = child.sample(bqm, **params)
-        response.resolve()
+        with progress.on_stop(lambda: cancel_at_sapi(response)):
+            response.resolve()
         return response
 
     def check_size(self, problem: Problem, qubo: Any) -> None:
@@ -426,6 +428,16 @@ class DWaveMockBackend(_AnnealerBackend):
             return super().run_child(child, bqm, seed, **params)
 
 
+def cancel_at_sapi(sampleset: Any) -> None:
+    """Cancel the problem behind a not yet resolved SampleSet at D-Wave's SAPI. The cloud
+    client's ``Future`` is what dimod's ``SampleSet.from_future`` keeps (as ``_future``);
+    its ``cancel()`` asks SAPI to drop the problem if it has not run yet."""
+    future = getattr(sampleset, "_future", None)
+    cancel = getattr(future, "cancel", None)
+    if callable(cancel):
+        cancel()
+
+
 # ---------------------------------------------------------------------- Leap hybrid
 @register("dwave-hybrid")
 class DWaveHybridBackend(QuboSamplerBackend):
@@ -493,7 +505,8 @@ class DWaveHybridBackend(QuboSamplerBackend):
             options = {"time_limit": limit, **options}
         t = time.perf_counter()
         ss = sampler.sample(bqm, **options)
-        ss.resolve()
+        with progress.on_stop(lambda: cancel_at_sapi(ss)):
+            ss.resolve()
         wall = time.perf_counter() - t
         X = samples_in_order(ss, qubo.num_variables)
         vendor, queue = _hybrid_timing(ss.info, wall)

@@ -51,6 +51,12 @@ class Settings(BaseModel):
     heartbeat_timeout: float = Field(
         15.0, gt=0, description="a running job whose worker is silent this long is re-queued"
     )
+    cancel_grace_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="how long a stopped run (cancelled, hung, shut down) may take to cancel its "
+        "task at a cloud provider before it is killed",
+    )
     max_attempts: int = Field(3, ge=1, description="runs per job before it fails")
     warm_up: str = Field(
         "tabu,sa",

@@ -140,7 +140,14 @@ class Runner:
             return kind, payload
         return None
 
-    def kill(self) -> None:
+    def kill(self, grace: float = 0.0) -> None:
+        """Stop the runner: SIGTERM first when ``grace`` > 0, so that a run holding a task at
+        a cloud provider cancels it there before it exits (its vendor's cancel call, held
+        with :func:`kakehashi.progress.on_stop`); a run holding none ends at once, even
+        inside a compiled kernel. Whatever is left after ``grace`` seconds is SIGKILLed."""
+        if self.proc.is_alive() and grace > 0:
+            self.proc.terminate()
+            self.proc.join(grace)
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join(5)
@@ -165,8 +172,9 @@ class WorkerProcess:
         return self._runner
 
     def drop_runner(self) -> None:
+        """Stop the runner (cancelling any cloud task it holds, see :meth:`Runner.kill`)."""
         if self._runner is not None:
-            self._runner.kill()
+            self._runner.kill(self.settings.cancel_grace_seconds)
             self._runner = None
 
     def stop(self, *_args) -> None:
@@ -223,7 +231,7 @@ class WorkerProcess:
                 self.drop_runner()
                 return
             if status == "cancelling":
-                self.drop_runner()  # stops the solve (and any vendor call it was making)
+                self.drop_runner()  # stops the solve, cancelling its task at the provider
                 outcome = ("cancelled", None)
             elif self.stopping:
                 self.drop_runner()

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from kakehashi import progress
 from kakehashi.backends.base import Availability, register
 from kakehashi.backends.catalog import catalog_availability, info_for
 from kakehashi.backends.params import Param
@@ -114,7 +115,9 @@ class FujitsuEngine(Engine):
         task = self.device.submit_sampling_task(program=qasm, n_shots=int(shots))
         self.info["task_ids"].append(str(task.task_id))
         try:
-            result = task.result()
+            # stopped meanwhile (a cancelled service job, a race lost): cancel it there too
+            with progress.on_stop(task.cancel):
+                result = task.result()
         except KeyboardInterrupt:
             task.cancel()  # stop the task at the provider, not only here
             raise

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from kakehashi import progress
 from kakehashi.backends.base import Availability, register
 from kakehashi.backends.catalog import catalog_availability, info_for
 from kakehashi.backends.params import Param
@@ -256,7 +257,9 @@ class RuntimeEngine(Engine):
             sampler = SamplerV2(mode=self.mode, options=options)
         t = time.perf_counter()
         job = sampler.run([(self.circuit, np.asarray(params, dtype=np.float64))])
-        result = job.result()
+        # stopped meanwhile (a cancelled service job, a race lost): cancel it at IBM too
+        with progress.on_stop(job.cancel):
+            result = job.result()
         wall = time.perf_counter() - t
         self.executions += 1
         self.shots_used += int(shots)
