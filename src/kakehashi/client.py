@@ -120,7 +120,9 @@ class Client:
         return job["id"]
 
     def status(self, job_id: str) -> dict[str, Any]:
-        """The job as the server describes it (``["status"]``, progress, charges …)."""
+        """The job as the server describes it (``["status"]``, ``["progress"]``,
+        ``["best_so_far"]`` — the best feasible objective its backend has found yet, in the
+        problem's sense —, charges …)."""
         return self._json("GET", f"/v1/jobs/{job_id}")
 
     def cancel(self, job_id: str) -> dict[str, Any]:

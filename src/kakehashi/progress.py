@@ -40,10 +40,25 @@ def report(**event: Any) -> None:
             pass
 
 
-def set_channel(channel: Callable[[dict[str, Any]], None] | None) -> None:
-    """Install (or remove, with ``None``) where :func:`report` sends events; executors call it."""
+def listening() -> bool:
+    """Whether :func:`report` goes anywhere (lets a caller skip preparing an event).
+
+    Example:
+        >>> listening()
+        False
+    """
+    return _channel is not None
+
+
+def set_channel(
+    channel: Callable[[dict[str, Any]], None] | None,
+) -> Callable[[dict[str, Any]], None] | None:
+    """Install (or remove, with ``None``) where :func:`report` sends events; executors call
+    it. Returns the channel it replaces, for one that nests (an in-process run inside a job
+    the service follows) to put back."""
     global _channel
-    _channel = channel
+    previous, _channel = _channel, channel
+    return previous
 
 
 @contextlib.contextmanager

@@ -585,6 +585,9 @@ class QuboSamplerBackend(BaseBackend):
     #: exceptions a vendor sampler raises for values it refuses (options passed through
     #: unchecked): shown as an OptionError naming the backend, never a bare traceback
     vendor_option_errors: tuple[type[BaseException], ...] = ()
+    #: whether :meth:`sample_qubo` takes ``on_improve(row, energy)`` and calls it as its
+    #: best improves during a round (the engine's batches), for live best-so-far reports
+    reports_improvements: bool = False
 
     def shared_parameters(self) -> tuple[Param, ...]:
         return QUBO_PARAMETERS
@@ -628,10 +631,11 @@ class QuboSamplerBackend(BaseBackend):
         loop = {p.name: options.pop(p.name, p.default) for p in QUBO_PARAMETERS}
         return adaptive_solve(
             problem,
-            sampler=lambda q, tl, s: self._sample(q, tl, s, options),
+            sampler=lambda q, tl, s, **live: self._sample(q, tl, s, {**options, **live}),
             check=lambda q: self.check_size(problem, q),
             time_limit=time_limit,
             seed=seed,
+            report_improvements=self.reports_improvements,
             **loop,
         )
 
@@ -643,5 +647,6 @@ class QuboSamplerBackend(BaseBackend):
         except self.vendor_option_errors as exc:
             raise OptionError(
                 f"backend {self.name!r}: its sampler refused the options "
-                f"{sorted(options) or '(none)'}: {type(exc).__name__}: {exc}"
+                f"{sorted(set(options) - {'on_improve'}) or '(none)'}: "
+                f"{type(exc).__name__}: {exc}"
             ) from None

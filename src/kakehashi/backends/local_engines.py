@@ -162,6 +162,7 @@ class SimulatedAnnealingBackend(_EngineBackend):
     info = info_for("sa")
     engine_name = "anneal"
     reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 4, "num_sweeps": 200}
+    reports_improvements = True  # it anneals in batches: calls back after each
     parameters = (
         Param("num_reads", int, None, "anneals per round (default: by the clock)",
               low=1, high=MAX_WORK),
@@ -246,6 +247,7 @@ class SimulatedBifurcationBackend(_EngineBackend):
     info = info_for("sb")
     engine_name = "bifurcate"
     reproducible_options: ClassVar[dict[str, Any]] = {"num_runs": 1, "steps": 200}
+    reports_improvements = True  # it bifurcates in runs: calls back after each
     parameters = (
         Param("variant", str, "discrete", "dSB or bSB", choices=("discrete", "ballistic")),
         Param("num_replicas", int, None, "replicas per run", low=1, high=10**7),

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from kakehashi import progress
 from kakehashi.backends.applicability import Applicability
 from kakehashi.backends.base import BaseBackend, RunOutput, register
 from kakehashi.backends.catalog import info_for
@@ -286,6 +287,8 @@ class ExactSolverBackend(BaseBackend):
         )
         self.check_linearized(lin, problem)
         compile_seconds = time.perf_counter() - t0
+        # only when someone follows the run (an executor, the job service)
+        live = Incumbents(problem, lin, t0, time_limit) if progress.listening() else None
         outcome = self.run_solver(
             lin.problem,
             time_limit=time_limit,
@@ -293,6 +296,7 @@ class ExactSolverBackend(BaseBackend):
             seed=0 if seed is None else int(seed),
             mip_gap=mip_gap,
             options=options,
+            on_incumbent=live,
         )
         t1 = time.perf_counter()
         X = lin.restore(outcome.samples) if outcome.samples.size else outcome.samples[:, :0]
@@ -340,9 +344,37 @@ class ExactSolverBackend(BaseBackend):
         seed: int,
         mip_gap: float,
         options: dict[str, Any],
+        on_incumbent: Incumbents | None = None,
     ) -> SolverOutcome:
-        """Build the solver's model, solve until ``deadline`` (perf_counter seconds)."""
+        """Build the solver's model, solve until ``deadline`` (perf_counter seconds);
+        tell ``on_incumbent`` (when given) each improving solution as the solver finds it."""
         raise NotImplementedError
+
+
+class Incumbents:
+    """Reports a solver's improving solutions, from its callback, as the run's best so far
+    (:func:`kakehashi.progress.report`), in the original problem's objective and sense."""
+
+    def __init__(self, problem: Problem, lin: Linearized, start: float, budget: float) -> None:
+        self.problem, self.lin, self.start, self.budget = problem, lin, start, budget
+        self.best: float | None = None
+
+    def row(self, values: Any) -> None:
+        """An incumbent as values of the linearised problem's variables: evaluated against
+        the original problem like every sample of the Result."""
+        ev = self.problem.evaluate(self.lin.restore(np.asarray(values, dtype=np.float64)))
+        if bool(ev["feasible"][0]):
+            self.value(float(ev["objective"][0]))
+
+    def value(self, objective: float) -> None:
+        """An incumbent's objective (the solver's own figure for the problem it was given,
+        which linearisation leaves equal to the original's)."""
+        best, minimise = self.best, self.problem.sense == "min"
+        if best is not None and (objective >= best if minimise else objective <= best):
+            return
+        self.best = objective
+        elapsed = time.perf_counter() - self.start
+        progress.report(objective=objective, feasible=True, elapsed=elapsed, budget=self.budget)
 
 
 def relative_gap(objective: float, bound: float | None) -> float | None:
@@ -446,7 +478,9 @@ class HighsBackend(ExactSolverBackend):
                 "natively) or 'cpsat' (integer products)"
             )
 
-    def run_solver(self, problem, *, time_limit, deadline, seed, mip_gap, options) -> SolverOutcome:
+    def run_solver(
+        self, problem, *, time_limit, deadline, seed, mip_gap, options, on_incumbent=None
+    ) -> SolverOutcome:
         t_build = time.perf_counter()
         import highspy
         from ommx.adapter import InfeasibleDetected, UnboundedDetected
@@ -469,9 +503,13 @@ class HighsBackend(ExactSolverBackend):
             model.setOptionValue("threads", _thread_option(options, 1))
         # HiGHS's clock when each improving solution was found: the time to the best answer
         incumbents: list[float] = []
-        model.cbMipImprovingSolution.subscribe(
-            lambda event: incumbents.append(float(event.data_out.running_time))
-        )
+
+        def improving(event: Any) -> None:
+            incumbents.append(float(event.data_out.running_time))
+            if on_incumbent is not None:
+                on_incumbent.value(float(event.data_out.objective_function_value))
+
+        model.cbMipImprovingSolution.subscribe(improving)
         build = time.perf_counter() - t_build
         t = time.perf_counter()
         model.run()
@@ -622,7 +660,9 @@ class ScipBackend(ExactSolverBackend):
     versioned = ("PySCIPOpt", "ommx-pyscipopt-adapter")
     warm_up_modules = ("pyscipopt", "ommx_pyscipopt_adapter", "kakehashi.model.ommx_io")
 
-    def run_solver(self, problem, *, time_limit, deadline, seed, mip_gap, options) -> SolverOutcome:
+    def run_solver(
+        self, problem, *, time_limit, deadline, seed, mip_gap, options, on_incumbent=None
+    ) -> SolverOutcome:
         t_build = time.perf_counter()
         from ommx_pyscipopt_adapter import OMMXPySCIPOptAdapter, OMMXPySCIPOptAdapterError
 
@@ -638,6 +678,8 @@ class ScipBackend(ExactSolverBackend):
         model.setParam("limits/time", _solver_seconds(deadline, time_limit))
         model.setParam("limits/gap", float(mip_gap))
         model.setParam("randomization/randomseedshift", int(seed) % 2**31)
+        if on_incumbent is not None:
+            _report_scip_incumbents(model, on_incumbent)
         build = time.perf_counter() - t_build
         t = time.perf_counter()
         model.optimize()
@@ -674,6 +716,24 @@ class ScipBackend(ExactSolverBackend):
             "incumbent_seconds": [float(model.getSolTime(model.getBestSol()))] if rows else [],
         }
         return SolverOutcome(status, samples, bound, gap, seconds, extra, build)
+
+
+def _report_scip_incumbents(model: Any, live: Incumbents) -> None:
+    """An event handler telling ``live`` each new best solution SCIP finds (its objective
+    in the problem's own sense, offset included)."""
+    from pyscipopt import SCIP_EVENTTYPE, Eventhdlr
+
+    class BestFound(Eventhdlr):
+        def eventinit(self) -> None:
+            self.model.catchEvent(SCIP_EVENTTYPE.BESTSOLFOUND, self)
+
+        def eventexit(self) -> None:
+            self.model.dropEvent(SCIP_EVENTTYPE.BESTSOLFOUND, self)
+
+        def eventexec(self, event: Any) -> None:
+            live.value(float(self.model.getSolObjVal(self.model.getBestSol())))
+
+    model.includeEventhdlr(BestFound(), "kakehashi-best", "reports improving solutions")
 
 
 # ---------------------------------------------------------------------- CP-SAT
@@ -714,7 +774,9 @@ class CpSatBackend(ExactSolverBackend):
                 f"{problem.flat_name(int(cont[0]))} is continuous. Use 'highs' or 'scip'"
             )
 
-    def run_solver(self, problem, *, time_limit, deadline, seed, mip_gap, options) -> SolverOutcome:
+    def run_solver(
+        self, problem, *, time_limit, deadline, seed, mip_gap, options, on_incumbent=None
+    ) -> SolverOutcome:
         t_build = time.perf_counter()
         from ortools.sat.python import cp_model
 
@@ -761,7 +823,7 @@ class CpSatBackend(ExactSolverBackend):
         solver.parameters.num_workers = _thread_option(options, os.cpu_count() or 1)
         solver.parameters.relative_gap_limit = float(mip_gap)
         solver.parameters.log_search_progress = bool(options.get("verbose"))
-        collector = _SolutionCollector(xs, int(options.get("keep", 32)))
+        collector = _SolutionCollector(xs, int(options.get("keep", 32)), on_incumbent)
         build = time.perf_counter() - t_build
         t = time.perf_counter()
         code = solver.solve(model, collector)
@@ -837,8 +899,9 @@ def _add_scaled_rows(model: Any, problem: Problem, lo: np.ndarray, hi: np.ndarra
         ct.linear.domain.extend([lb[r], ub[r]])
 
 
-def _SolutionCollector(xs: list[Any], keep: int) -> Any:
-    """A CP-SAT callback keeping the last ``keep`` solutions (each better than the last)."""
+def _SolutionCollector(xs: list[Any], keep: int, live: Incumbents | None = None) -> Any:
+    """A CP-SAT callback keeping the last ``keep`` solutions (each better than the last),
+    each also told to ``live`` when given."""
     from ortools.sat.python import cp_model
 
     class Collector(cp_model.CpSolverSolutionCallback):
@@ -850,6 +913,8 @@ def _SolutionCollector(xs: list[Any], keep: int) -> Any:
         def on_solution_callback(self) -> None:
             self.rows.append([self.value(x) for x in xs])
             self.times.append(float(self.wall_time))
+            if live is not None:
+                live.row(self.rows[-1])
             if len(self.rows) > max(1, keep):
                 del self.rows[0]
 

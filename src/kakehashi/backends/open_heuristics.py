@@ -48,6 +48,7 @@ def run_batches(
     keep: int = DEFAULT_KEEP,
     reads_per_call: int | None = None,
     started: float | None = None,
+    on_improve: Callable[[np.ndarray, float], None] | None = None,
 ) -> SampleBatch:
     """Call ``call(reads, seed) -> (k, n) 0/1 samples`` until the time limit or the reads.
 
@@ -56,6 +57,7 @@ def run_batches(
     that many (unless time runs out first). At least one read is always made. Keeps the
     ``keep`` lowest-energy distinct samples. ``started`` (a ``time.perf_counter()`` value)
     starts the clock earlier, so that preparing the sampler counts against the limit.
+    ``on_improve(row, energy)`` is called after each call that improved the best sample.
 
     Example:
         >>> q = Qubo(np.array([1.0, -1.0]), np.zeros((2, 2)))
@@ -96,7 +98,10 @@ def run_batches(
         per_read = elapsed / max(reads, 1)
         done += reads
         calls += 1
+        best_before = pool_e[0] if pool_e.size else np.inf
         pool, pool_e = _keep_best(np.vstack([pool, X]), qubo, keep)
+        if on_improve is not None and pool_e.size and pool_e[0] < best_before:
+            on_improve(pool[0].astype(np.int8), float(pool_e[0]))
     return SampleBatch(
         samples=pool,
         energies=pool_e,
@@ -187,6 +192,8 @@ class DWaveSABackend(_OpenSampler):
         -5.0
     """
 
+    reports_improvements = True  # it samples in batches: calls back after each
+
     name = "dwave-sa"
     info = info_for("dwave-sa")
     reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 8}
@@ -212,6 +219,7 @@ class DWaveSABackend(_OpenSampler):
         max_reads: int = 256,
         num_sweeps: int = 1000,
         keep: int = DEFAULT_KEEP,
+        on_improve: Callable[[np.ndarray, float], None] | None = None,
         **options: Any,
     ) -> SampleBatch:
         from dwave.samplers import SimulatedAnnealingSampler
@@ -223,6 +231,7 @@ class DWaveSABackend(_OpenSampler):
             qubo,
             started=started,
             options=options,
+            on_improve=on_improve,
             sample_kwargs={"num_sweeps": num_sweeps},
             time_limit=time_limit,
             seed=seed,
@@ -308,6 +317,8 @@ class DWaveSteepestDescentBackend(_OpenSampler):
         True
     """
 
+    reports_improvements = True  # it samples in batches: calls back after each
+
     name = "dwave-sd"
     info = info_for("dwave-sd")
     reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 8}
@@ -331,6 +342,7 @@ class DWaveSteepestDescentBackend(_OpenSampler):
         num_reads: int | None = None,
         max_reads: int = 1024,
         keep: int = DEFAULT_KEEP,
+        on_improve: Callable[[np.ndarray, float], None] | None = None,
         **options: Any,
     ) -> SampleBatch:
         from dwave.samplers import SteepestDescentSolver
@@ -342,6 +354,7 @@ class DWaveSteepestDescentBackend(_OpenSampler):
             qubo,
             started=started,
             options=options,
+            on_improve=on_improve,
             time_limit=time_limit,
             seed=seed,
             num_reads=num_reads,
@@ -376,6 +389,7 @@ def openjij_model(qubo: Qubo) -> Any:
 
 
 class _OpenJijBackend(_OpenSampler):
+    reports_improvements = True  # it samples in batches: calls back after each
     sampler_class = "SASampler"
     warm_up_modules = ("openjij",)
     reproducible_options: ClassVar[dict[str, Any]] = {"num_reads": 3}
@@ -408,6 +422,7 @@ class _OpenJijBackend(_OpenSampler):
         max_reads: int = 256,
         num_sweeps: int | None = None,
         keep: int = DEFAULT_KEEP,
+        on_improve: Callable[[np.ndarray, float], None] | None = None,
         **options: Any,
     ) -> SampleBatch:
         # importing the SDK (seconds on a cold start) is not part of the run's clock: it
@@ -443,6 +458,7 @@ class _OpenJijBackend(_OpenSampler):
             keep=keep,
             reads_per_call=1,  # OpenJij gives every read of a call the same seed
             started=started,
+            on_improve=on_improve,
         )
         batch.info["num_sweeps"] = sweeps
         return batch

@@ -46,6 +46,7 @@ def adaptive_solve(
     penalty: str | float | dict[str, float] = "adaptive",
     integer_encoding: str = "log",
     max_rounds: int = 8,
+    report_improvements: bool = False,
 ) -> RunOutput:
     """Compile, sample and re-weight within ``time_limit`` seconds.
 
@@ -54,6 +55,11 @@ def adaptive_solve(
     ``penalty`` is ``"adaptive"`` (default), ``"fixed"`` (automatic weights, one round), a
     float scaling the automatic weights, or a dict of weights per constraint group (both
     also adaptive unless ``max_rounds=1``).
+
+    Progress (:func:`kakehashi.progress.report`, for an executor or the job service): each
+    round reports its best objective; with ``report_improvements`` the sampler is also
+    called with ``on_improve=`` and each feasible improvement it calls back with within a
+    round is reported as it happens (the sampler's engine calls back between its batches).
     """
     if penalty not in ("adaptive", "fixed") and not isinstance(penalty, (int, float, dict)):
         raise OptionError(
@@ -75,6 +81,7 @@ def adaptive_solve(
     all_samples: list[np.ndarray] = []
     all_evals: list[dict[str, np.ndarray]] = []
     found_feasible = False
+    live = _LiveBest(problem, start, time_limit)
     for r in range(rounds):
         remaining = time_limit - (time.perf_counter() - start)
         if r > 0 and remaining <= 0.01 * time_limit:
@@ -85,7 +92,11 @@ def adaptive_solve(
         share = 1.0 if (last or not constrained) else (0.25 if r == 0 else 0.5)
         budget = max(remaining * share, 0.0)
         t = time.perf_counter()
-        batch = sampler(compiled.qubo, budget, round_seed(seed, r))
+        # only when someone follows the run (an executor, the job service): otherwise the
+        # engine is not asked to evaluate its batches at all
+        follow = report_improvements and progress.listening()
+        extra = {"on_improve": live.callback(compiled, r)} if follow else {}
+        batch = sampler(compiled.qubo, budget, round_seed(seed, r), **extra)
         run.solve_seconds += time.perf_counter() - t - batch.queue_seconds
         run.queue_seconds += batch.queue_seconds
         for k, v in batch.vendor_timing.items():
@@ -97,7 +108,7 @@ def adaptive_solve(
         all_evals.append(ev)
         run.decode_seconds += time.perf_counter() - t
         feasible_now = bool(ev["feasible"].any())
-        _report_round(problem, ev, r)
+        _report_round(problem, ev, r, live)
         history.append(
             {
                 "round": r,
@@ -148,15 +159,48 @@ def _round_best(sense: str, ev: dict[str, np.ndarray], energies: np.ndarray) -> 
     return {"best_feasible_objective": best, "lowest_energy_is_best": lowest_is_best}
 
 
-def _report_round(problem: Problem, ev: dict[str, np.ndarray], r: int) -> None:
+def _report_round(problem: Problem, ev: dict[str, np.ndarray], r: int, live: _LiveBest) -> None:
     """Tell an executor (if one runs us) the best objective so far: the round's best feasible
     sample, else its best sample marked infeasible."""
     if not ev["objective"].size:
         return
-    pick = ev["feasible"] if ev["feasible"].any() else np.ones(ev["objective"].size, bool)
+    feasible = bool(ev["feasible"].any())
+    pick = ev["feasible"] if feasible else np.ones(ev["objective"].size, bool)
     objs = ev["objective"][pick]
-    best = objs.min() if problem.sense == "min" else objs.max()
-    progress.report(objective=float(best), feasible=bool(ev["feasible"].any()), round=r)
+    best = float(objs.min() if problem.sense == "min" else objs.max())
+    if feasible:
+        live.best = best if live.best is None else live.better_of(live.best, best)
+    progress.report(objective=best, feasible=feasible, round=r, **live.clock())
+
+
+class _LiveBest:
+    """The best feasible objective reported so far in this run, and the callbacks that
+    report a sampler's improvements within a round (decoded and evaluated against the
+    problem, like every sample of the Result)."""
+
+    def __init__(self, problem: Problem, start: float, budget: float) -> None:
+        self.problem, self.start, self.budget = problem, start, budget
+        self.best: float | None = None
+
+    def better_of(self, a: float, b: float) -> float:
+        return min(a, b) if self.problem.sense == "min" else max(a, b)
+
+    def clock(self) -> dict[str, float]:
+        """Where the run is on its clock: seconds since it started, and its budget."""
+        return {"elapsed": time.perf_counter() - self.start, "budget": float(self.budget)}
+
+    def callback(self, compiled: Compiled, r: int) -> Callable[[np.ndarray, float], None]:
+        def on_improve(row: np.ndarray, energy: float) -> None:
+            ev = self.problem.evaluate(compiled.decode(row[None, :]))
+            if not bool(ev["feasible"][0]):
+                return  # a lower energy that breaks a constraint is no best-so-far
+            value = float(ev["objective"][0])
+            if self.best is not None and self.better_of(self.best, value) == self.best:
+                return
+            self.best = value
+            progress.report(objective=value, feasible=True, round=r, **self.clock())
+
+        return on_improve
 
 
 def _raise_violated(

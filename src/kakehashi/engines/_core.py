@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numba as nb
@@ -298,6 +298,44 @@ def finish(
         # the exact best is below what the kernels accumulated (rounding): end the curve there
         trace = np.vstack([trace, [trace[-1, 0], E[0]]])
     return EngineResult(X, E, trace, info)
+
+
+#: ``on_improve(row, energy)``: an engine's new best 0/1 row over the Qubo it was given
+OnImprove = Callable[[np.ndarray, float], None]
+
+
+class Improvements:
+    """Tells ``on_improve`` about each new best row among the blocks an engine produces
+    between its kernel calls (batches, runs), so a caller can follow a long run live.
+
+    Only the Python loop around the kernels calls :meth:`offer`, never a kernel: one energy
+    evaluation per block (a sparse product over its rows), and nothing at all without a
+    callback.
+
+    Example:
+        >>> import numpy as np, scipy.sparse as sp
+        >>> q = as_arrays((np.array([1.0, -1.0]), sp.csr_matrix((2, 2))))
+        >>> seen = []
+        >>> imp = Improvements(q, lambda row, e: seen.append((row.tolist(), e)))
+        >>> imp.offer(np.array([[1, 1], [0, 1]], dtype=np.int8)); imp.offer(np.ones((1, 2)))
+        >>> seen
+        [([0, 1], -1.0)]
+    """
+
+    def __init__(self, q: QuboArrays, on_improve: OnImprove | None) -> None:
+        self.q, self.on_improve = q, on_improve
+        self.best = np.inf
+        self.tol = energy_tolerance(q)
+
+    def offer(self, X: np.ndarray) -> None:
+        """Consider a block of rows just produced; call back with its best if it improves."""
+        if self.on_improve is None or X.shape[0] == 0:
+            return
+        E = energies(self.q, X)
+        k = int(np.argmin(E))
+        if E[k] < self.best - self.tol:
+            self.best = float(E[k])
+            self.on_improve(np.array(X[k], dtype=np.int8), self.best)
 
 
 def default_threads() -> int:

@@ -13,6 +13,8 @@ import numba as nb
 import numpy as np
 
 from kakehashi.engines._core import (
+    Improvements,
+    OnImprove,
     as_arrays,
     as_states,
     clock,
@@ -186,6 +188,7 @@ def anneal(
     presolve: bool = True,
     keep: str = "best",
     free_moves: float = FREE_MOVES,
+    on_improve: OnImprove | None = None,
 ) -> Any:
     """Simulated annealing on a QUBO → :class:`~kakehashi.engines.EngineResult`.
 
@@ -199,7 +202,9 @@ def anneal(
     an explicit array of βs, one sweep each. Each read returns the best state it visited
     (``keep="best"``) or its last state (``keep="last"``: a Boltzmann sample at the cold
     end, as dwave-samplers return); ``free_moves`` is the probability of taking a
-    zero-energy flip (default 0.5; 1.0 is textbook Metropolis).
+    zero-energy flip (default 0.5; 1.0 is textbook Metropolis). ``on_improve(row, energy)``
+    is called after each batch that improved the best state so far (a timed run anneals in
+    batches; a counted run is one batch, so it calls back once, at its end).
 
     Example:
         >>> import numpy as np, scipy.sparse as sp
@@ -233,6 +238,7 @@ def anneal(
         nthreads = fewer_threads(nthreads, rows)
         sweeps = int(num_sweeps) if num_sweeps is not None else (256 if timed else 1000)
         all_X, traces = [], []
+        improvements = Improvements(q, on_improve)
         total_sweeps = 0
         batch = 0
         while True:
@@ -272,6 +278,7 @@ def anneal(
                 keep == "last",
             )
             all_X.append(X)
+            improvements.offer(X)
             if timed:  # repeated batches would pile up; counted reads are all kept
                 all_X = prune(q, all_X, max_samples or 1000)
             traces.append((rec_t, rec_e, rec_n))

@@ -21,6 +21,8 @@ import numba as nb
 import numpy as np
 
 from kakehashi.engines._core import (
+    Improvements,
+    OnImprove,
     QuboArrays,
     as_arrays,
     clock,
@@ -174,6 +176,7 @@ def bifurcate(
     device: str = "cpu",
     polish: bool = True,
     presolve: bool = True,
+    on_improve: OnImprove | None = None,
 ) -> Any:
     """Simulated bifurcation on a QUBO → :class:`~kakehashi.engines.EngineResult`.
 
@@ -186,6 +189,7 @@ def bifurcate(
     get slow, thorough bifurcations). ``device`` is ``"cpu"``,
     ``"cuda"`` (PyTorch) or ``"auto"`` (CUDA when PyTorch sees one, else the CPU);
     ``"torch-cpu"`` runs the PyTorch path on the CPU (to check it without a GPU).
+    ``on_improve(row, energy)`` is called after each run that improved the best sample.
 
     Example:
         >>> import numpy as np, scipy.sparse as sp
@@ -228,8 +232,10 @@ def bifurcate(
             threads,
             num_runs,
             grow,
+            Improvements(q, on_improve),
         )
     tol = energy_tolerance(q)
+    improvements = Improvements(q, on_improve)
     stop = np.zeros(1, dtype=np.int64)
     n = q.n
     with using_threads(threads) as nthreads:
@@ -278,6 +284,7 @@ def bifurcate(
             final = (X >= 0).transpose(0, 2, 1).reshape(B * C, n)[:R]
             samples.append(final.astype(np.int8))
             samples.append((Sbest > 0).astype(np.int8))
+            improvements.offer(np.concatenate(samples[-2:]))
             traces.append((rec_t, rec_e, rec_n))
             samples = prune(q, samples, 8 * R)
             total_steps += int(steps_out.sum())
@@ -360,6 +367,7 @@ def _bifurcate_torch(
     threads,
     num_runs,
     grow,
+    improvements,
 ):
     import torch
 
@@ -392,6 +400,7 @@ def _bifurcate_torch(
         x = (torch.rand((n, R), generator=gen, device=dev, dtype=dtype) - 0.5) * 0.2
         y = (torch.rand((n, R), generator=gen, device=dev, dtype=dtype) - 0.5) * 0.2
         stopped = False
+        first_of_run = len(samples)
         for step in range(steps):
             at = a0 * (step + 1) / steps
             sg = torch.where(x >= 0, 1.0, -1.0).to(dtype)
@@ -417,6 +426,7 @@ def _bifurcate_torch(
             if stopped or ((step & 63) == 0 and clock() > deadline):
                 break
         samples.append((x >= 0).to(torch.int8).T.cpu().numpy())
+        improvements.offer(np.concatenate(samples[first_of_run:]))
         samples = prune(q, samples, 8 * R)
         run += 1
         if stopped or clock() >= deadline:

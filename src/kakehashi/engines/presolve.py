@@ -207,7 +207,8 @@ def presolved(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate an engine: run it on the reduced QUBO when ``presolve`` (default on) finds
     something to eliminate, and return the lifted samples: same energies, trace shifted by the
     presolve time, which also comes out of ``time_limit``; ``info["presolve"]`` says what was
-    kept. ``name`` is the engine's name in ``info``."""
+    kept. An ``on_improve`` callback is given full (lifted) rows. ``name`` is the engine's
+    name in ``info``."""
 
     def decorate(engine: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(engine)
@@ -217,6 +218,16 @@ def presolved(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return run
 
     return decorate
+
+
+def _lifting(on_improve: Callable[..., Any], red: Reduction, seed: int) -> Callable[..., Any]:
+    """The engine's callback on the reduced Qubo, calling ``on_improve`` with the full row
+    (a lifted state has the same energy, so the energy passes through)."""
+
+    def call(row: np.ndarray, energy: float) -> None:
+        on_improve(red.lift(row[None, :], seed)[0], energy)
+
+    return call
 
 
 def _run_presolved(engine: Callable[..., Any], name: str, qubo: Any, kw: dict) -> Any:
@@ -233,6 +244,8 @@ def _run_presolved(engine: Callable[..., Any], name: str, qubo: Any, kw: dict) -
         kw["time_limit"] = max(0.0, float(kw["time_limit"]) - spent)
     if kw.get("initial_states") is not None:
         kw["initial_states"] = red.restrict(kw["initial_states"])
+    if kw.get("on_improve") is not None:
+        kw["on_improve"] = _lifting(kw["on_improve"], red, kw["seed"])
     summary = {"variables": q.n, "kept": red.reduced.n, "seconds": spent}
     if red.reduced.n == 0:
         # nothing left to search: the engine still runs (instantly, on no variables) so that

@@ -83,7 +83,7 @@ class InProcessExecutor(Executor):
         run.started_at = time.perf_counter()
         run.where = {"executor": self.name, "host": socket.gethostname(), "pid": os.getpid()}
         cpu0 = time.process_time()
-        progress.set_channel(run._event)
+        outer = progress.set_channel(run._event)
         try:
             value = fn(*args, **kwargs)
         except Exception as exc:
@@ -91,7 +91,7 @@ class InProcessExecutor(Executor):
         else:
             run._finish(DONE, value)
         finally:
-            progress.set_channel(None)
+            progress.set_channel(outer)  # whoever followed this process before (a job)
             run.cpu_seconds = time.process_time() - cpu0
         return run
 

@@ -298,10 +298,13 @@ def _run_race(
     """Wait, taking in progress and answers, until the race is decided; say what decided it
     (and, for a target, who reached it)."""
     runs = [c.run for c in field]
+    relayed: tuple[bool, float] | None = None
     while True:
         ex.wait([r for r in runs if not r.done()], timeout=0.05)
         for c in field:
             _take_in(c, prob, t0)
+        relayed = _relay_best(field, relayed, prob.sense, budget, t0)
+        for c in field:
             if c.result is not None and proven_optimal(c.result):
                 return "optimal", c
             if c.best is not None and reaches(c.best[1], c.best[0], target, prob.sense):
@@ -311,6 +314,30 @@ def _run_race(
         now = time.perf_counter()
         if all(c.run.done() or now >= _deadline(c, budget, t0) for c in field):
             return "time", None
+
+
+def _relay_best(
+    field: list[_Contestant],
+    relayed: tuple[bool, float] | None,
+    sense: str,
+    budget: float,
+    t0: float,
+) -> tuple[bool, float] | None:
+    """Report the field's best so far to whoever follows this race (the job service
+    follows a race job through :mod:`kakehashi.progress`), with the race's clock; what was
+    reported last."""
+    for c in field:
+        if c.best is not None and better(c.best, relayed, sense):
+            relayed = c.best
+            elapsed = time.perf_counter() - t0
+            progress.report(
+                objective=c.best[1],
+                feasible=c.best[0],
+                backend=c.backend,
+                elapsed=elapsed,
+                budget=budget,
+            )
+    return relayed
 
 
 def _deadline(c: _Contestant, budget: float, t0: float) -> float:

@@ -113,9 +113,27 @@ def jobs(
         typer.echo(json.dumps(rows, indent=2))
         return
     for j in rows:
-        s = j.get("summary") or {}
-        obj = "" if s.get("objective") is None else f" objective {s['objective']:g}"
-        typer.echo(f"{j['id']}  {j['status']:<10} {j['problem']['filename']}  {j['backend']}{obj}")
+        typer.echo(job_line(j))
+
+
+def job_line(j: dict) -> str:
+    """One line of ``kakehashi jobs``: id, status, file, backend, and the objective (a
+    running job's best so far and progress while it runs).
+
+    Example:
+        >>> job_line({"id": "job_1", "status": "running", "problem": {"filename": "p.mps"},
+        ...           "backend": "sa", "best_so_far": 42.0, "progress": 0.25})
+        'job_1  running    p.mps  sa best so far 42 (25%)'
+    """
+    s = j.get("summary") or {}
+    if s.get("objective") is not None:
+        tail = f" objective {s['objective']:g}"
+    elif j["status"] in ("running", "cancelling") and j.get("best_so_far") is not None:
+        pct = "" if j.get("progress") is None else f" ({100 * j['progress']:.0f}%)"
+        tail = f" best so far {j['best_so_far']:g}{pct}"
+    else:
+        tail = ""
+    return f"{j['id']}  {j['status']:<10} {j['problem']['filename']}  {j['backend']}{tail}"
 
 
 def cancel(

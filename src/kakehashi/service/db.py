@@ -20,7 +20,6 @@ import os
 import threading
 from collections.abc import Iterator
 from importlib import resources
-from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -33,61 +32,26 @@ except ImportError:  # Windows: SQLite's own busy handler serialises the process
     fcntl = None
 
 
-class _SqliteWriters:
-    """Who writes next to one SQLite file, across threads and processes: a thread lock, then
-    an ``flock`` on a file beside the database. Both block and wake the next writer the
-    moment the last is done; SQLite's own busy handler instead polls with sleeps of up to
-    100 ms, which under load was the long tail of submit latency (the API's admission waits
-    on workers' claims and finishes). The flock goes with its process, even on SIGKILL;
-    SQLite's own locking still guards against writers that do not take it."""
-
-    _open: ClassVar[dict[str, _SqliteWriters]] = {}
-    _guard: ClassVar[threading.Lock] = threading.Lock()
-
-    def __init__(self, path: str) -> None:
-        self.thread_lock = threading.Lock()
-        self.fd = os.open(path + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-
-    @classmethod
-    def of(cls, path: str) -> _SqliteWriters:
-        with cls._guard:
-            if path not in cls._open:
-                cls._open[path] = cls(path)
-            return cls._open[path]
-
-    @classmethod
-    def forget_all(cls) -> None:
-        """In a forked child: the parent's lock files are the parent's (an flock is shared by
-        every copy of its descriptor), so the child opens its own when it writes."""
-        for w in cls._open.values():
-            with contextlib.suppress(OSError):
-                os.close(w.fd)
-        cls._open = {}
-        cls._guard = threading.Lock()
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        with self.thread_lock:
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self.fd, fcntl.LOCK_UN)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_SqliteWriters.forget_all)
-
-
 @contextlib.contextmanager
 def _sqlite_writer(engine: sa.Engine) -> Iterator[None]:
+    """Wait for our turn to write to this SQLite file, across threads and processes: an
+    ``flock`` on a file beside the database, opened for this one transaction (each open is
+    its own lock, so threads of one process queue up as processes do). A blocked writer
+    is woken the moment the last one is done; SQLite's own busy handler instead polls with
+    sleeps of up to 100 ms, which under load was the long tail of submit latency (the API's
+    admissions waiting on workers' claims and finishes). The lock goes with its process,
+    even on SIGKILL; SQLite's own locking still guards against writers that do not take it."""
     path = engine.url.database
     if not path or path == ":memory:" or fcntl is None:
         with _MEMORY_WRITE_LOCK:
             yield
         return
-    with _SqliteWriters.of(os.path.abspath(path)).held():
+    fd = os.open(os.path.abspath(path) + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 _MEMORY_WRITE_LOCK = threading.Lock()

@@ -116,6 +116,8 @@ class Job(Base):
     worker_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     progress: Mapped[float | None] = mapped_column(Seconds, nullable=True)
+    # the best feasible objective a running job reported yet (problem's sense; migration 0004)
+    best_so_far: Mapped[float | None] = mapped_column(Float(precision=53), nullable=True)
     result_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     summary: Mapped[dict | None] = mapped_column(JSON, nullable=True)

@@ -29,7 +29,8 @@ from kakehashi.service.settings import Settings
 
 _CLAIM = """
 UPDATE jobs SET status = 'running', worker_id = :worker, heartbeat_at = :now,
-       started_at = COALESCE(started_at, :now), attempts = attempts + 1, progress = 0
+       started_at = COALESCE(started_at, :now), attempts = attempts + 1, progress = 0,
+       best_so_far = NULL
 WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1 {lock})
   AND status = 'queued'
 RETURNING id, kind, backend, time_limit, seed, max_cost, charge_money, options,
@@ -91,16 +92,23 @@ def _any(engine: sa.Engine, stmt) -> bool:
         return session.execute(stmt).first() is not None
 
 
-def heartbeat(engine: sa.Engine, job_id: str, worker_id: str, progress: float | None) -> str | None:
-    """Record that the job is alive; its status now (``cancelling`` asks the worker to stop),
-    or None when this worker no longer owns it."""
+def heartbeat(
+    engine: sa.Engine,
+    job_id: str,
+    worker_id: str,
+    progress: float | None,
+    best_so_far: float | None = None,
+) -> str | None:
+    """Record that the job is alive, how far it is and its best feasible objective yet
+    (None: none reported); its status now (``cancelling`` asks the worker to stop), or None
+    when this worker no longer owns it."""
     with db.write_session(engine) as session:
         status = session.execute(
             sa.update(Job)
             .where(
                 Job.id == job_id, Job.worker_id == worker_id, Job.status.in_((RUNNING, CANCELLING))
             )
-            .values(heartbeat_at=time.time(), progress=progress)
+            .values(heartbeat_at=time.time(), progress=progress, best_so_far=best_so_far)
             .returning(Job.status)
         ).scalar_one_or_none()
     return status

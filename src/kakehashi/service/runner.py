@@ -21,8 +21,11 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from kakehashi.service.live import BestSoFar
 
 _SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|ACCESS_KEY|CREDENTIAL)", re.I)
 
@@ -85,12 +88,16 @@ def _comparison_runs(job: dict[str, Any]) -> int:
     return problems * len(job["backend"]) * int(options.get("repeats", 1))
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
+def run_job(
+    job: dict[str, Any], on_progress: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Solve the job's problem (or run its comparison); ``{"result_json", "summary",
-    "charges"}``."""
+    "charges"}``. ``on_progress`` gets the job's live state while it solves (its best
+    feasible objective so far, in the problem's sense; see :mod:`kakehashi.service.live`)."""
     if job.get("kind") == "comparison":
         return run_comparison(job)
     import kakehashi
+    from kakehashi import progress
     from kakehashi.service.jobs import read_problem
 
     problem = read_problem(job["problem_bytes"], job["problem_filename"])  # as at submit
@@ -101,14 +108,20 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         reserved = float(job["reserved_money"])
         max_cost = reserved if max_cost is None else min(float(max_cost), reserved)
     extra = {} if max_cost is None else {"max_cost": max_cost}
-    result = kakehashi.solve(
-        problem,
-        backend=job["backend"],
-        time_limit=job.get("time_limit"),
-        seed=job.get("seed"),
-        **extra,
-        **(job.get("options") or {}),
-    )
+    following = on_progress is not None
+    outer = progress.set_channel(BestSoFar(problem.sense, on_progress)) if following else None
+    try:
+        result = kakehashi.solve(
+            problem,
+            backend=job["backend"],
+            time_limit=job.get("time_limit"),
+            seed=job.get("seed"),
+            **extra,
+            **(job.get("options") or {}),
+        )
+    finally:
+        if following:
+            progress.set_channel(outer)
     secrets = server_secrets()
     text = redact(result.to_json(include_samples=True, indent=None), secrets)
     res = result.resources

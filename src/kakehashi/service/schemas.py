@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from kakehashi.service.models import Job
+from kakehashi.service.models import CANCELLING, COMPLETED, RUNNING, Job
 
 
 class ErrorOut(BaseModel):
@@ -47,9 +47,14 @@ class JobOut(BaseModel):
     started_at: float | None
     finished_at: float | None
     attempts: int
-    progress: float | None = Field(description="elapsed share of the time limit, 0–1")
+    progress: float | None = Field(
+        description="share of the run's time budget spent: 0–0.99 while running, 1 at the end"
+    )
     best_so_far: float | None = Field(
-        None, description="best objective yet (None: the backend reports only at its end)"
+        None,
+        description="best feasible objective found yet, in the problem's sense (the sign of "
+        "the result's objective); None until the backend reports one, and while it runs on a "
+        "backend that reports only at its end (docs/service.md lists which)",
     )
     error: str | None
     estimate: list[dict[str, Any]]
@@ -79,6 +84,7 @@ class JobOut(BaseModel):
             finished_at=job.finished_at,
             attempts=job.attempts,
             progress=job.progress,
+            best_so_far=best_so_far(job),
             error=job.error,
             estimate=(job.estimate or {}).get("runs", []),
             charges=Charges(
@@ -170,6 +176,18 @@ class WorkerOut(BaseModel):
     heartbeat_at: float
     job_id: str | None
     jobs_done: int
+
+
+def best_so_far(job: Job) -> float | None:
+    """The job's best objective yet, in the problem's sense (the sign of Result.objective):
+    while it runs, what its backend reported (None until it reports a feasible answer, or
+    when it reports only at its end); once completed, the answer's objective if feasible."""
+    if job.status in (RUNNING, CANCELLING):
+        return job.best_so_far
+    if job.status == COMPLETED and job.summary and job.summary.get("feasible"):
+        objective = job.summary.get("objective")
+        return None if objective is None else float(objective)
+    return None
 
 
 def parse_backend(text: str) -> str | list[str]:

@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -28,12 +29,14 @@ import sqlalchemy as sa
 
 from kakehashi.errors import KakehashiError
 from kakehashi.service import db, queue
+from kakehashi.service.live import Coalescer, LiveProgress
 from kakehashi.service.models import CANCELLED, COMPLETED, FAILED
 from kakehashi.service.runner import redact, run_budget, run_job, server_secrets
 from kakehashi.service.settings import Settings
 
 _PR_SET_PDEATHSIG = 1
 GRACE_SECONDS = 30.0  # beyond time_limit, before a run counts as hung
+LIVE_WRITE_SECONDS = 1.0  # a running job's news reaches its row at most this often
 
 
 def die_with_parent() -> None:
@@ -44,6 +47,7 @@ def die_with_parent() -> None:
 
 def _runner_loop(conn, warm_up: str, niceness: int = 0) -> None:
     """The runner child: warm up once, then run each job it is sent, sending back
+    ``("progress", state)`` messages while it runs (a few a second at most) and then
     ``("ok", payload)`` or ``("error", reason)``. It runs ``niceness`` below its worker's CPU
     priority: where the API shares the machine with workers, solves then take the cores the
     API leaves, and submissions and the dashboard stay quick while every core is solving."""
@@ -55,17 +59,29 @@ def _runner_loop(conn, warm_up: str, niceness: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
     warm(warm_up)
     conn.send(("ready", None))
+    lock = threading.Lock()  # the pipe's one writer at a time: a job's answer or its progress
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        try:
-            conn.send(("ok", run_job(job)))
-        except KakehashiError as exc:
-            conn.send(("error", str(exc)))
-        except Exception as exc:  # a crash in a backend: the job fails with the reason
-            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
+        reply = _run_reporting(job, conn, lock)
+        with lock:
+            conn.send(reply)
+
+
+def _run_reporting(job: dict[str, Any], conn, lock: threading.Lock) -> tuple[str, Any]:
+    """Run one job in the runner, its live state going to the worker as ``progress``
+    messages (coalesced, a few a second); the answer to send back."""
+    live = Coalescer(lambda state: conn.send(("progress", {"job": job["id"], **state})), lock)
+    try:
+        return ("ok", run_job(job, live.offer))
+    except KakehashiError as exc:
+        return ("error", str(exc))
+    except Exception as exc:  # a crash in a backend: the job fails with the reason
+        return ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
+    finally:
+        live.close()  # no progress message of this job may follow its answer
 
 
 def warm(names: str) -> None:
@@ -95,13 +111,18 @@ class Runner:
         self.proc.start()
         child_conn.close()
         self.ready = False
+        self.live: LiveProgress | None = None  # the job it runs, as far as it told us
 
     def send(self, job: dict[str, Any]) -> None:
+        self.live = LiveProgress(job["id"], run_budget(job))  # a comparison: all its runs
         self.conn.send(job)
 
-    def poll(self, seconds: float) -> tuple[str, Any] | None:
-        """The next message within ``seconds``; a crash reads as an error."""
-        while self.conn.poll(seconds):
+    def poll(self, seconds: float, until_news: bool = False) -> tuple[str, Any] | None:
+        """The job's answer within ``seconds`` (progress messages on the way go to
+        :attr:`live`), or None — at once on news with ``until_news``; a crash reads as an
+        error."""
+        deadline = time.monotonic() + seconds
+        while self.conn.poll(max(0.0, deadline - time.monotonic())):
             try:
                 kind, payload = self.conn.recv()
             except (EOFError, OSError):
@@ -109,6 +130,12 @@ class Runner:
                 return ("crashed", f"the run crashed (exit code {self.proc.exitcode})")
             if kind == "ready":
                 self.ready = True
+                continue
+            if kind == "progress":
+                if self.live is not None:
+                    self.live.take(payload)
+                    if until_news and self.live.news:
+                        return None
                 continue
             return kind, payload
         return None
@@ -182,17 +209,24 @@ class WorkerProcess:
         limit = run_budget(job)  # a comparison makes many runs of its time limit
         deadline = None if limit is None else started + limit + GRACE_SECONDS
         outcome: tuple[str, Any] | None = None
+        last_beat = worker_beat = started
         while outcome is None:
-            outcome = runner.poll(self.settings.heartbeat_seconds)
+            outcome = self._wait_for_beat(runner, last_beat)
             if outcome is not None:
                 if outcome[0] == "crashed":
                     self.drop_runner()
                     outcome = ("error", outcome[1])
                 break
-            elapsed = time.monotonic() - started
-            progress = None if not limit else min(elapsed / float(limit), 0.99)
-            status = queue.heartbeat(self.engine, job["id"], self.id, progress)
-            queue.beat_worker(self.engine, self.id)
+            live = runner.live
+            status = queue.heartbeat(
+                self.engine, job["id"], self.id, live.fraction(), best_so_far=live.best_so_far
+            )
+            live.news = False
+            last_beat = time.monotonic()
+            if last_beat >= worker_beat + self.settings.heartbeat_seconds:
+                # the worker's own row at the regular pace, however often news came
+                queue.beat_worker(self.engine, self.id)
+                worker_beat = last_beat
             if status is None:  # presumed dead and re-queued: someone else owns it now
                 self.drop_runner()
                 return
@@ -207,6 +241,21 @@ class WorkerProcess:
                 self.drop_runner()
                 outcome = ("error", f"the run exceeded its time limit by {GRACE_SECONDS:g} s")
         self._record(job, outcome)
+
+    def _wait_for_beat(self, runner: Runner, last_beat: float) -> tuple[str, Any] | None:
+        """Wait for the job's answer until its next heartbeat is due: ``heartbeat_seconds``
+        after the last one, or sooner (``LIVE_WRITE_SECONDS``) when the runner sent news —
+        a better best-so-far reaches the job's row within about a second. None: beat now."""
+        while True:
+            every = self.settings.heartbeat_seconds
+            if runner.live is not None and runner.live.news:
+                every = min(every, LIVE_WRITE_SECONDS)
+            wait = last_beat + every - time.monotonic()
+            if wait <= 0:
+                return None
+            outcome = runner.poll(wait, until_news=True)
+            if outcome is not None:
+                return outcome
 
     def _record(self, job: dict[str, Any], outcome: tuple[str, Any]) -> None:
         kind, payload = outcome
