@@ -7,6 +7,7 @@ instances, with 0.1 s runs."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -363,3 +364,21 @@ def test_a_money_cap_holds_under_concurrent_suite_comparisons(api):
     assert sorted(r.status_code for r in rs) == [201] * 4 + [429] * 8
     used = api.http.get("/v1/usage", headers=api.headers(key)).json()["used"]
     assert used["money_this_month"] == pytest.approx(4 * one) and used["money_this_month"] <= cap
+
+
+def test_the_report_names_the_instances_left_out_at_submission():
+    from kakehashi.service.runner import run_comparison
+
+    note = "instance G1 not run: the shared benchmark data (../shared/data) is not present"
+    job = {
+        "kind": "comparison",
+        "backend": ["exact"],
+        "time_limit": 0.1,
+        "seed": 0,
+        "options": {"suite": "quick", "instances": ["maxcut-g16"], "repeats": 1,
+                    "not_run": [note]},
+    }  # fmt: skip
+    out = run_comparison(job)
+    html = json.loads(out["result_json"])["html"]
+    assert "maxcut-g16" in html and note in html
+    assert out["summary"]["baseline"] == "exact" and out["charges"]["charge_cpu_seconds"] > 0

@@ -224,10 +224,13 @@ def _compare_suite(job: dict[str, Any], options: dict[str, Any]):
     from kakehashi.service.suites import named_suite, only
 
     suite = only(named_suite(options["suite"]), list(options["instances"]))
-    return compare_suite(
+    cmp = compare_suite(
         suite,
         list(job["backend"]),
         repeats=int(options.get("repeats", 1)),
         time_limit=float(job["time_limit"]),
         seed=int(job.get("seed") or 0),
     )
+    # the instances left out at submission (absent here) are named in the report too
+    cmp.store.add_notes(options.get("not_run") or [])
+    return cmp
