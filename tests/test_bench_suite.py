@@ -167,3 +167,26 @@ def test_select_by_name_glob_and_tag():
     }
     with pytest.raises(KakehashiError, match="no instance"):
         suite.select(["zzz"])
+
+
+def test_compare_suite_runs_a_suite_with_its_targets_skips_and_baseline():
+    from kakehashi.bench.compare import compare_suite
+
+    cmp = compare_suite(
+        "quick", ["sb", "exact"], instances=["maxcut-g16", "bqp50-1"], repeats=1,
+        time_limit=0.1, warmup=False,
+    )  # fmt: skip
+    runs = cmp.runs()
+    assert set(runs.instance) == {"maxcut-g16", "bqp50-1"}
+    # the suite runs exact enumeration only up to 17 variables: bqp50-1's is skipped
+    skipped = runs[(runs.backend == "exact") & (runs.instance == "bqp50-1")]
+    assert list(skipped.status) == ["skipped"]
+    # bqp50-1's target is its published optimum (OR-Library), not the best value found
+    assert set(runs[runs.instance == "bqp50-1"].target) == {2098.0}
+    assert cmp.baseline == "exact"
+    only_quantum = compare_suite(
+        "quick", ["sb"], instances=["maxcut-*"], repeats=1, time_limit=0.1, warmup=False
+    )
+    assert set(only_quantum.runs().backend) == {"sb", "tabu"}  # a classical baseline added
+    with pytest.raises(KakehashiError, match="no instance of suite 'quick' matches"):
+        compare_suite("quick", ["sb"], instances=["nothing-*"])

@@ -39,6 +39,7 @@ def test_openapi_document_describes_every_endpoint(api):
         "/v1/comparisons": {"post"},
         "/v1/comparisons/{cmp_id}": {"get"},
         "/v1/comparisons/{cmp_id}/report": {"get"},
+        "/v1/suites": {"get"},
         "/v1/backends": {"get"},
         "/v1/usage": {"get"},
         "/v1/admin/tenants": {"get", "post"},
@@ -54,7 +55,11 @@ def test_openapi_document_describes_every_endpoint(api):
     assert "multipart/form-data" in post["requestBody"]["content"]
     assert any(p["name"] == "idempotency-key" for p in post["parameters"])
     schemas = doc["components"]["schemas"]
-    assert {"JobOut", "ErrorOut", "UsageOut", "NewKeyOut"} <= set(schemas)
+    assert {"JobOut", "ErrorOut", "UsageOut", "NewKeyOut", "SuiteOut"} <= set(schemas)
+    # a comparison takes uploaded files or a suite's name (and its instances)
+    cmp_body = paths["/v1/comparisons"]["post"]["requestBody"]["content"]
+    cmp_form = schemas[cmp_body["multipart/form-data"]["schema"]["$ref"].split("/")[-1]]
+    assert {"files", "suite", "instances", "backends", "time_limit"} <= set(cmp_form["properties"])
     assert "429" in post["responses"] and "ErrorOut" in json.dumps(post["responses"]["429"])
     # every operation but the public ones declares the key schemes
     assert doc["components"]["securitySchemes"]

@@ -281,3 +281,38 @@ def test_a_finished_job_is_never_charged_above_its_reservation(live_server):
     done = team.status(job)
     assert done["charges"]["money"] <= reserved
     assert done["summary"]["measured_money"] >= 0
+
+
+def test_the_client_compares_a_suite_and_uploads_on_a_live_server(live_server, tmp_path):
+    server = live_server
+    admin = kakehashi.Client(server.url, server.admin_key)
+    team = kakehashi.Client(server.url, admin.create_tenant("comparer")["api_key"])
+    other = kakehashi.Client(server.url, admin.create_tenant("onlooker")["api_key"])
+    assert "quick" in {s["name"] for s in team.suites()}
+
+    ask = {"instances": ["maxcut-g16", "bqp50-1"], "repeats": 1, "time_limit": 0.1}
+    cmp = team.compare("quick", ["sb"], idempotency_key="suite-1", **ask)
+    assert team.compare("quick", ["sb"], idempotency_key="suite-1", **ask) == cmp  # a retry
+    out = tmp_path / "report.html"
+    html = team.report(cmp, timeout=120, path=out)
+    assert out.read_text(encoding="utf-8") == html
+    for name in ("maxcut-g16", "bqp50-1", "sb", "tabu (baseline)"):
+        assert name in html, name
+    assert team.comparison(cmp)["summary"]["baseline"] == "tabu"
+    with pytest.raises(kakehashi.KakehashiError, match="is a comparison"):
+        team.wait(cmp, timeout=5)
+    with pytest.raises(NotFoundError):
+        other.report(cmp, timeout=5)
+    assert other.jobs() == []
+
+    # uploads: files and in-memory problems, each under its own name in the report
+    path = tmp_path / "tiny.json"
+    path.write_bytes(qubo_bytes())
+    problems = [path, kakehashi.examples.small_maxcut()]
+    cmp2 = team.compare(problems, "exact", repeats=1, time_limit=0.1)
+    html2 = team.report(cmp2, timeout=120)
+    assert "tiny" in html2 and kakehashi.examples.small_maxcut().name in html2
+    with pytest.raises(kakehashi.KakehashiError, match="no suite named 'nope'"):
+        team.compare("nope", ["tabu"])
+    with pytest.raises(kakehashi.KakehashiError, match="instances="):
+        team.compare([path], ["tabu"], instances=["x"])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 from kakehashi.result import Result
 from kakehashi.service.errors import (
+    BadRequestError,
     ConnectionFailedError,
     JobFailedError,
     WaitTimeoutError,
@@ -136,11 +138,22 @@ class Client:
     def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.2) -> Result:
         """Wait for the job to end; its Result, or :class:`JobFailedError` /
         :class:`WaitTimeoutError`."""
+        job = self._wait_completed(job_id, timeout, poll)
+        if job.get("kind") == "comparison":
+            raise BadRequestError(
+                f"{job_id} is a comparison: its outcome is a report, not a Result",
+                fix="use client.report(id) (or client.comparison(id) for its verdict)",
+            )
+        return self.result(job_id)
+
+    def _wait_completed(self, job_id: str, timeout: float | None, poll: float) -> dict[str, Any]:
+        """The job once completed; raises if it ended otherwise or is still going at
+        ``timeout``."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             job = self.status(job_id)
             if job["status"] == "completed":
-                return self.result(job_id)
+                return job
             if job["status"] in FINAL:
                 raise JobFailedError(
                     f"job {job_id} ended {job['status']}: {job.get('error') or 'no error'}",
@@ -171,6 +184,73 @@ class Client:
             if not cursor or (limit is not None and len(out) >= limit):
                 return out if limit is None else out[:limit]
 
+    # ---------------------------------------------------------------- comparisons
+    def compare(
+        self,
+        suite_or_problems: Any,
+        backends: str | list[str] | None = None,
+        *,
+        instances: list[str] | None = None,
+        repeats: int | None = None,
+        time_limit: float | None = None,
+        seed: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Queue a comparison; its id (a retry with the same ``idempotency_key`` gets the
+        same one). ``suite_or_problems``: a suite's name (``"quick"``:
+        a string that is not a file; see :meth:`suites`), or problems — a path, a list of
+        paths, or anything :func:`kakehashi.solve` takes. ``instances``: with a suite, the
+        names, globs or tags to run. Unset values take the suite's (uploads: 1 repeat of
+        1 s). The server adds a classical baseline when none is named.
+
+        Example (against a running ``kakehashi serve``)::
+
+            >>> cmp = client.compare("quick", ["sb"], instances=["maxcut-*"])  # doctest: +SKIP
+            >>> html = client.report(cmp, timeout=300)                         # doctest: +SKIP
+        """
+        form: dict[str, str] = {}
+        if backends:
+            form["backends"] = backends if isinstance(backends, str) else ",".join(backends)
+        for key, value in (("repeats", repeats), ("time_limit", time_limit), ("seed", seed)):
+            if value is not None:
+                form[key] = str(value)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        if _is_suite_name(suite_or_problems):
+            form["suite"] = suite_or_problems
+            if instances:
+                form["instances"] = json.dumps(list(instances))
+            return self._json("POST", "/v1/comparisons", data=form, headers=headers)["id"]
+        if instances:
+            raise BadRequestError(
+                "instances= selects a suite's instances; it means nothing for uploaded problems",
+                fix="drop instances=, or pass a suite's name",
+            )
+        many = isinstance(suite_or_problems, (list, tuple))
+        items = suite_or_problems if many else [suite_or_problems]
+        uploads = [_problem_upload(p, stem=f"problem{k}") for k, p in enumerate(items)]
+        files = [("files", (name, data)) for name, data in uploads]
+        return self._json("POST", "/v1/comparisons", data=form, files=files, headers=headers)["id"]
+
+    def comparison(self, cmp_id: str) -> dict[str, Any]:
+        """The comparison as the server describes it (status, charges; once completed, the
+        verdict and the baseline in ``["summary"]``)."""
+        return self._json("GET", f"/v1/comparisons/{cmp_id}")
+
+    def report(
+        self, cmp_id: str, *, timeout: float | None = None, path: str | os.PathLike | None = None
+    ) -> str:
+        """The comparison's HTML report, once it has completed (waiting up to ``timeout``
+        seconds; ``None``: as long as it takes); also written to ``path`` when given."""
+        self._wait_completed(cmp_id, timeout, 0.5)
+        html = self._request("GET", f"/v1/comparisons/{cmp_id}/report").text
+        if path is not None:
+            Path(path).write_text(html, encoding="utf-8")
+        return html
+
+    def suites(self) -> list[dict[str, Any]]:
+        """The benchmark suites the server compares by name, with their instances."""
+        return self._json("GET", "/v1/suites")
+
     def backends(self) -> list[dict[str, Any]]:
         return self._json("GET", "/v1/backends")
 
@@ -191,8 +271,20 @@ class Client:
         return self._problems[job_id]
 
 
-def _problem_upload(problem: Any) -> tuple[str, bytes]:
-    """A file's name and bytes as they are; anything else written as .ommx."""
+def _is_suite_name(value: Any) -> bool:
+    """A plain word that names no file (``"quick"``) is a suite; paths, files and problems
+    are uploads."""
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and not any(c in value for c in "/\\.")
+        and not Path(value).exists()
+    )
+
+
+def _problem_upload(problem: Any, stem: str = "problem") -> tuple[str, bytes]:
+    """A file's name and bytes as they are; anything else written as .ommx, named after the
+    problem (else ``stem``)."""
     if isinstance(problem, (str, os.PathLike)):
         path = Path(problem)
         from kakehashi.model.io.readers_common import require_file
@@ -201,7 +293,10 @@ def _problem_upload(problem: Any) -> tuple[str, bytes]:
     from kakehashi.model.io import save
     from kakehashi.solve import as_problem
 
+    prob = as_problem(problem)
+    if stem != "problem":  # one of several: the report tells them apart by their names
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", prob.name or "")[:80] or stem
     with tempfile.TemporaryDirectory(prefix="kh-client-") as tmp:
-        path = Path(tmp) / "problem.ommx"
-        save(as_problem(problem), path)
+        path = Path(tmp) / f"{stem}.ommx"
+        save(prob, path)
         return path.name, path.read_bytes()

@@ -22,7 +22,7 @@ from kakehashi.bench.accounting import AccountingConfig
 from kakehashi.bench.baseline import ensure_baseline, resolve_backends
 from kakehashi.bench.runner import BenchOutcome, BenchPlan, run_plan
 from kakehashi.bench.store import RunStore
-from kakehashi.bench.suite import InstanceSpec, load_suite
+from kakehashi.bench.suite import InstanceSpec, Suite, load_suite
 from kakehashi.errors import KakehashiError
 
 # what a reader needs first; the rest stays available with table("all")
@@ -224,6 +224,73 @@ def compare(
         seed=seed,
         suite="compare",
         accounting=accounting or AccountingConfig(),
+        warmup=warmup,
+    )
+    run_store = RunStore(store if store is not None else ":memory:")
+    run_store.add_notes(notes)
+    outcome = run_plan(plan, run_store, progress=progress)
+    run_store.add_notes(outcome.notes)
+    if outcome.interrupted:
+        raise KeyboardInterrupt
+    return Comparison(
+        run_store, outcome, requested_baseline=named, target_gap=target_gap, notes=notes
+    )
+
+
+def compare_suite(
+    suite: str | Path | Suite,
+    backends: Sequence[str | Backend] | None = None,
+    *,
+    instances: Sequence[str] | None = None,
+    repeats: int | None = None,
+    time_limit: float | Sequence[float] | None = None,
+    seed: int | None = None,
+    baseline: str = "auto",
+    target_gap: float = 0.0,
+    store: str | Path | None = None,
+    accounting: AccountingConfig | None = None,
+    progress: bool = False,
+    warmup: bool = True,
+) -> Comparison:
+    """A benchmark suite run as ``kakehashi bench`` runs it, returned as a :class:`Comparison`.
+
+    ``suite``: a shipped suite's name (``"quick"``, ``"standard"``), a suite file, or a
+    :class:`~kakehashi.bench.suite.Suite`. Unlike :func:`compare`, the suite's own settings
+    apply: its published best-known values are the targets, its ``max_variables`` skips
+    runs it marks as hopeless, its ``backend_options`` are passed on, and without
+    ``backends`` each of its backend groups gives its first available alternative.
+    ``instances``: names, glob patterns or tags (as ``kakehashi bench --instances``);
+    ``repeats``, ``time_limit`` and ``seed`` default to the suite's.
+
+    Example:
+        >>> from kakehashi.bench.compare import compare_suite
+        >>> cmp = compare_suite("quick", ["exact"], instances=["maxcut-g16"], repeats=1,
+        ...                     time_limit=0.2, warmup=False)
+        >>> list(cmp.table().instance), cmp.baseline
+        (['maxcut-g16'], 'exact')
+    """
+    from kakehashi.bench.runner import plan_from_suite
+
+    chosen_suite = (suite if isinstance(suite, Suite) else load_suite(suite)).select(
+        list(instances) if instances else None
+    )
+    chosen, notes = resolve_backends(backends, chosen_suite.backends)
+    chosen, named, more = ensure_baseline(chosen, baseline)
+    notes += more
+    limits = (
+        None
+        if time_limit is None
+        else (float(time_limit),)
+        if isinstance(time_limit, (int, float))
+        else tuple(float(t) for t in time_limit)
+    )
+    plan = plan_from_suite(
+        chosen_suite,
+        chosen,
+        repeats=repeats,
+        time_limits=limits,
+        seed=seed,
+        accounting=accounting,
         warmup=warmup,
     )
     run_store = RunStore(store if store is not None else ":memory:")

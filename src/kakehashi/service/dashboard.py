@@ -4,8 +4,9 @@ Sign in with an API key (kept in an HTTP-only, same-site cookie), upload a probl
 fill in a use-case template from :mod:`kakehashi.apps`, choose a backend or ``auto``, watch
 the queue and each job's progress (the page re-fetches a fragment every second), and read
 the result: the solution by variable, its checked feasibility, objective, timing, money and
-CO2. Every page goes through the same functions as the API, so the same quotas, limits and
-tenant isolation apply.
+CO2. Compare backends on a named suite's instances or on uploaded files, and read the
+comparison's HTML report on its page. Every page goes through the same functions as the
+API, so the same quotas, limits and tenant isolation apply.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from kakehashi.errors import KakehashiError
-from kakehashi.service import db, jobs
+from kakehashi.service import comparisons, db, jobs, suites
 from kakehashi.service.auth import Caller, authenticate
 from kakehashi.service.deps import COOKIE, State, state
-from kakehashi.service.errors import AuthenticationError, ServiceError
+from kakehashi.service.errors import AuthenticationError, BadRequestError, ServiceError
 from kakehashi.service.models import ACTIVE, COMPLETED
 from kakehashi.service.routers.jobs import admit_upload, read_upload
 
@@ -107,20 +108,28 @@ def _use_cases() -> list[tuple[str, str]]:
     return [(u.name, (u.__doc__ or u.name).strip().splitlines()[0]) for u in use_cases()]
 
 
-@router.get("/ui/jobs", response_class=HTMLResponse)
-def jobs_page(
-    request: Request, who: Caller = Depends(page_caller), st: State = Depends(state)
+def _jobs_page(
+    request: Request, st: State, who: Caller, status: int = 200, error: str | None = None
 ) -> HTMLResponse:
     rows, _ = jobs.list_jobs(st.engine, who, limit=50)
     return _render(
         request,
         "jobs.html",
+        status,
         caller=who,
         rows=rows,
         backends=_backend_choices(),
         use_cases=_use_cases(),
-        error=None,
+        suites=suites.listing(),
+        error=error,
     )
+
+
+@router.get("/ui/jobs", response_class=HTMLResponse)
+def jobs_page(
+    request: Request, who: Caller = Depends(page_caller), st: State = Depends(state)
+) -> HTMLResponse:
+    return _jobs_page(request, st, who)
 
 
 @router.get("/ui/fragments/jobs", response_class=HTMLResponse)
@@ -172,17 +181,69 @@ async def submit(
         spec = jobs.JobSpec(backend=backend, time_limit=limit, seed=seed_value)
         job, _ = await admit_upload(st, who, spec, data, name, None)
     except (KakehashiError, ValueError) as exc:
-        rows, _ = jobs.list_jobs(st.engine, who, limit=50)
-        return _render(
-            request,
-            "jobs.html",
-            400,
-            caller=who,
-            rows=rows,
-            backends=_backend_choices(),
-            use_cases=_use_cases(),
-            error=str(exc) if isinstance(exc, ServiceError) else f"invalid: {exc}",
+        return _jobs_page(request, st, who, 400, _message(exc))
+    return RedirectResponse(f"/ui/jobs/{job.id}", 303)
+
+
+def _message(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, ServiceError) else f"invalid: {exc}"
+
+
+@router.post("/ui/compare", response_class=HTMLResponse)
+async def compare(
+    request: Request,
+    suite: Annotated[str, Form()] = "",
+    instances: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
+    backends: Annotated[list[str] | None, Form()] = None,
+    repeats: Annotated[str, Form()] = "",
+    time_limit: Annotated[str, Form()] = "",
+    seed: Annotated[str, Form()] = "",
+    who: Caller = Depends(page_caller),
+    st: State = Depends(state),
+) -> Response:
+    """A comparison of a suite's instances or of uploaded files, as POST /v1/comparisons."""
+    from starlette.concurrency import run_in_threadpool
+
+    from kakehashi.service.routers.comparisons import queued, split_names
+
+    try:
+        spec = comparisons.ComparisonSpec(
+            backends=[b for b in backends or [] if b],
+            repeats=int(repeats) if repeats.strip() else None,
+            time_limit=float(time_limit) if time_limit.strip() else None,
+            seed=int(seed) if seed.strip() else None,
         )
+        uploads = [f for f in files or [] if f.filename]
+        if suite and uploads:
+            raise BadRequestError("choose a suite or files, not both", fix="")
+        if instances.strip() and not suite:
+            raise BadRequestError("instances are a suite's: choose the suite too", fix="")
+        if suite:
+            job, _ = await run_in_threadpool(
+                comparisons.submit_suite,
+                st.engine,
+                st.settings,
+                who,
+                spec,
+                suite,
+                split_names(instances),
+                None,
+                queued(st),
+            )
+        elif uploads:
+            data = [
+                (f.filename, await read_upload(request, f, st.settings.max_upload_bytes))
+                for f in uploads
+            ]
+            job, _ = await run_in_threadpool(
+                comparisons.submit_uploads, st.engine, st.settings, who, spec, data, None,
+                queued(st),
+            )  # fmt: skip
+        else:
+            raise BadRequestError("choose a suite or problem files to compare", fix="")
+    except (KakehashiError, ValueError) as exc:
+        return _jobs_page(request, st, who, 400, _message(exc))
     return RedirectResponse(f"/ui/jobs/{job.id}", 303)
 
 
@@ -190,7 +251,14 @@ def _job_context(st: State, who: Caller, job_id: str) -> dict[str, Any]:
     with db.read_session(st.engine) as session:
         job = jobs.get_job(session, who, job_id)
     ctx: dict[str, Any] = {"job": job, "active": job.status in ACTIVE, "result": None}
-    if job.status == COMPLETED and job.result_json:
+    if job.kind == "comparison":
+        ctx["comparison"] = {
+            "done": job.status == COMPLETED and bool(job.result_json),
+            "baseline": (job.summary or {}).get("baseline"),
+            "verdict": (job.summary or {}).get("verdict", ""),
+            "not_run": (job.options or {}).get("not_run", []),
+        }
+    elif job.status == COMPLETED and job.result_json:
         d = json.loads(job.result_json)
         ctx["result"] = {
             "objective": d["objective"],
@@ -218,6 +286,16 @@ def job_fragment(
     request: Request, job_id: str, who: Caller = Depends(page_caller), st: State = Depends(state)
 ) -> HTMLResponse:
     return _render(request, "_job_detail.html", **_job_context(st, who, job_id))
+
+
+@router.get("/ui/comparisons/{cmp_id}/report", response_class=HTMLResponse)
+def comparison_report(
+    cmp_id: str, who: Caller = Depends(page_caller), st: State = Depends(state)
+) -> HTMLResponse:
+    """The report, for the job page's frame (sandboxed there: its script checks its charts)."""
+    from kakehashi.service.routers.comparisons import report_html
+
+    return HTMLResponse(report_html(st, who, cmp_id))
 
 
 @router.post("/ui/jobs/{job_id}/cancel")

@@ -29,7 +29,6 @@ from kakehashi.service.auth import Caller
 from kakehashi.service.errors import (
     BadRequestError,
     NotFoundError,
-    ProblemTooLargeError,
     QuotaExceededError,
 )
 from kakehashi.service.models import (
@@ -43,7 +42,7 @@ from kakehashi.service.models import (
     JobEvent,
     Tenant,
 )
-from kakehashi.service.quotas import Charges, check_and_reserve, limits_for, lock_tenant
+from kakehashi.service.quotas import Charges
 from kakehashi.service.settings import Settings
 
 # option names that look like credentials: those live in the server's settings only
@@ -225,106 +224,6 @@ def request_hash(data: bytes, filename: str, spec: JobSpec) -> str:
     h = hashlib.sha256(data)
     h.update(b"\0" + filename.encode() + b"\0" + spec.model_dump_json().encode())
     return h.hexdigest()
-
-
-class ComparisonSpec(BaseModel):
-    """Every uploaded problem on every backend, ``repeats`` times, with one time limit."""
-
-    backends: list[str] = Field(min_length=1, max_length=12)
-    repeats: int = Field(1, ge=1, le=10)
-    time_limit: float = Field(gt=0)
-    seed: int = Field(0, ge=0, lt=2**63)
-
-
-def comparison_backends(names: list[str]) -> list[str]:
-    """The backends a comparison will run: those named plus the classical baseline that
-    :func:`kakehashi.compare` adds when none is named (so it is reserved too)."""
-    from kakehashi.bench.baseline import ensure_baseline, resolve_backends
-
-    try:
-        chosen, _notes = resolve_backends(names, ())
-        chosen, _named, _more = ensure_baseline(chosen, "auto")
-    except KakehashiError as exc:
-        raise BadRequestError(str(exc), fix="see GET /v1/backends", code="invalid_job") from exc
-    return [b if isinstance(b, str) else b.name for b in chosen]
-
-
-def pack_files(files: list[tuple[str, bytes]]) -> bytes:
-    """Several uploads in one stored document (JSON with base64 contents)."""
-    return json.dumps(
-        [{"name": Path(n).name, "data": base64.b64encode(d).decode()} for n, d in files]
-    ).encode()
-
-
-def unpack_files(data: bytes) -> list[tuple[str, bytes]]:
-    return [(f["name"], base64.b64decode(f["data"])) for f in json.loads(data)]
-
-
-def submit_comparison(
-    engine: sa.Engine,
-    settings: Settings,
-    caller: Caller,
-    spec: ComparisonSpec,
-    files: list[tuple[str, bytes]],
-) -> Job:
-    """Accept a comparison: each problem read and checked, every run of it estimated and the
-    total reserved against the tenant's quotas, as for a job."""
-    if not 1 <= len(files) <= 20:
-        raise BadRequestError("a comparison takes 1–20 problem files", fix="upload fewer")
-    problems = [read_problem(data, name) for name, data in files]
-    names = comparison_backends(spec.backends)
-    run = JobSpec(backend=names, time_limit=spec.time_limit)
-    total, estimates = Charges(), []
-    for problem in problems:
-        charges, est = estimate_charges(problem, run, settings)
-        total = total + Charges(
-            charges.money * spec.repeats,
-            charges.cpu_seconds * spec.repeats,
-            charges.qpu_seconds * spec.repeats,
-        )
-        estimates += est
-    energy, co2 = estimated_footprint(estimates)
-    now = time.time()
-    with db.write_session(engine) as session:
-        tenant = lock_tenant(session, caller.tenant_id)
-        limit = limits_for(tenant, settings).max_variables
-        big = max(p.num_variables for p in problems)
-        if big > limit:
-            raise ProblemTooLargeError(
-                f"a problem has {big} variables; this tenant's limit is {limit}",
-                fix="submit smaller problems or ask the administrator to raise the limit",
-            )
-        check_and_reserve(session, tenant, total, settings, now)
-        job = Job(
-            id="cmp_" + uuid.uuid4().hex,
-            tenant_id=caller.tenant_id,
-            kind="comparison",
-            status=QUEUED,
-            backend=names,
-            time_limit=spec.time_limit,
-            seed=spec.seed,
-            options={"repeats": spec.repeats},
-            problem_name=", ".join(p.name or n for p, (n, _d) in zip(problems, files, strict=True))[
-                :300
-            ],
-            problem_filename="comparison.json",
-            problem_bytes=pack_files(files),
-            num_variables=big,
-            num_constraints=max(p.num_constraints for p in problems),
-            request_hash="",
-            estimate={"runs": estimates},
-            charge_money=total.money,
-            charge_cpu_seconds=total.cpu_seconds,
-            charge_qpu_seconds=total.qpu_seconds,
-            energy_joules=None if energy is None else energy * spec.repeats,
-            co2_grams=None if co2 is None else co2 * spec.repeats,
-            currency="USD",
-            created_at=now,
-            attempts=0,
-        )
-        session.add(job)
-        session.add(JobEvent(job_id=job.id, event="accepted", at=now, detail="comparison"))
-    return job
 
 
 def prepare(

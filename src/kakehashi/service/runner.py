@@ -48,6 +48,46 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
+# a comparison's run may take this much beyond its time limit (loading and evaluating the
+# instance, a run's own overrun), and the whole comparison this much more (warming each
+# backend up, computing exact targets, drawing the report's charts)
+COMPARISON_SECONDS_PER_RUN = 2.0
+COMPARISON_SECONDS_EXTRA = 60.0
+
+
+def run_budget(job: dict[str, Any]) -> float | None:
+    """Seconds the job's run is expected to take at most (the worker adds its grace before it
+    counts the run as hung): a solve's time limit; for a comparison, every run it makes.
+
+    Example:
+        >>> run_budget({"kind": "solve", "time_limit": 2.0})
+        2.0
+        >>> run_budget({"kind": "comparison", "time_limit": 0.5, "options": {"runs": 84}})
+        270.0
+    """
+    limit = job.get("time_limit")
+    if job.get("kind") != "comparison" or limit is None:
+        return None if limit is None else float(limit)
+    return _comparison_runs(job) * (float(limit) + COMPARISON_SECONDS_PER_RUN) + (
+        COMPARISON_SECONDS_EXTRA
+    )
+
+
+def _comparison_runs(job: dict[str, Any]) -> int:
+    """The runs the comparison reserved; for one queued before that was recorded, every
+    problem on every backend."""
+    options = job.get("options") or {}
+    if "runs" in options:
+        return int(options["runs"])
+    if options.get("suite"):
+        problems = len(options.get("instances") or [])
+    else:
+        from kakehashi.service.comparisons import unpack_files
+
+        problems = len(unpack_files(job["problem_bytes"]))
+    return problems * len(job["backend"]) * int(options.get("repeats", 1))
+
+
 def run_job(
     job: dict[str, Any], on_progress: Callable[[dict[str, Any]], None] | None = None
 ) -> dict[str, Any]:
@@ -103,28 +143,22 @@ def run_job(
 
 
 def run_comparison(job: dict[str, Any]) -> dict[str, Any]:
-    """:func:`kakehashi.compare` of the uploaded problems on the job's backends; the HTML
+    """The job's comparison — its uploaded problems through :func:`kakehashi.compare`, or its
+    suite's instances through :func:`kakehashi.bench.compare.compare_suite` — with the HTML
     report and the per-backend table."""
-    import kakehashi
-    from kakehashi.service.jobs import unpack_files
-
+    options = job.get("options") or {}
     with tempfile.TemporaryDirectory(prefix="kh-cmp-") as tmp:
-        problems = {}
-        for name, data in unpack_files(job["problem_bytes"]):
-            path = Path(tmp) / name
-            path.write_bytes(data)
-            problems[Path(name).stem] = kakehashi.load(path)
-        cmp = kakehashi.compare(
-            problems,
-            list(job["backend"]),
-            repeats=int((job.get("options") or {}).get("repeats", 1)),
-            time_limit=float(job["time_limit"]),
-            seed=int(job.get("seed") or 0),
-        )
-        paths = cmp.report(Path(tmp) / "report.html", title="kakehashi comparison")
+        if options.get("suite"):
+            cmp = _compare_suite(job, options)
+            title = f"kakehashi comparison: suite {options['suite']}"
+        else:
+            cmp = _compare_uploads(job, Path(tmp))
+            title = "kakehashi comparison"
+        paths = cmp.report(Path(tmp) / "report.html", title=title)
         html = Path(paths["html"]).read_text()
         table = json.loads(cmp.backends_table().to_json(orient="records"))
         summary_text = cmp.summary()
+        consumed = comparison_charges(cmp.runs())
     text = redact(
         json.dumps({"html": html, "backends": table, "summary": summary_text}), server_secrets()
     )
@@ -133,6 +167,70 @@ def run_comparison(job: dict[str, Any]) -> dict[str, Any]:
         "objective": None,
         "feasible": True,
         "status": "ok",
+        "baseline": cmp.baseline,
         "verdict": summary_text[:2000],
     }
-    return {"result_json": text, "summary": summary, "charges": {}}
+    return {"result_json": text, "summary": summary, "charges": consumed}
+
+
+def comparison_charges(runs) -> dict[str, float | None]:
+    """What a comparison's runs consumed, summed over its runs table (a pandas DataFrame);
+    ``None`` where no run measured it (the reservation then stands).
+
+    Example:
+        >>> import pandas as pd
+        >>> runs = pd.DataFrame({"money": [2e-6, None], "cpu_seconds": [0.25, 0.5]})
+        >>> c = comparison_charges(runs)
+        >>> c["charge_money"], c["charge_cpu_seconds"], c["co2_grams"]
+        (2e-06, 0.75, None)
+    """
+    columns = {
+        "charge_money": "money",
+        "charge_cpu_seconds": "cpu_seconds",
+        "energy_joules": "energy_joules",
+        "co2_grams": "co2_grams",
+    }
+    out: dict[str, float | None] = {}
+    for key, column in columns.items():
+        values = runs[column].dropna() if column in runs else []
+        out[key] = float(values.sum()) if len(values) else None
+    return out
+
+
+def _compare_uploads(job: dict[str, Any], tmp: Path):
+    import kakehashi
+    from kakehashi.service.comparisons import unpack_files
+
+    problems = {}
+    for name, data in unpack_files(job["problem_bytes"]):
+        path = tmp / name
+        path.write_bytes(data)
+        label, k = Path(name).stem, 2
+        while label in problems:  # two uploads of one name stay two problems
+            label, k = f"{Path(name).stem}-{k}", k + 1
+        problems[label] = kakehashi.load(path)
+    return kakehashi.compare(
+        problems,
+        list(job["backend"]),
+        repeats=int((job.get("options") or {}).get("repeats", 1)),
+        time_limit=float(job["time_limit"]),
+        seed=int(job.get("seed") or 0),
+    )
+
+
+def _compare_suite(job: dict[str, Any], options: dict[str, Any]):
+    """The instances accepted at submission, rebuilt from the suite's own data."""
+    from kakehashi.bench.compare import compare_suite
+    from kakehashi.service.suites import named_suite, only
+
+    suite = only(named_suite(options["suite"]), list(options["instances"]))
+    cmp = compare_suite(
+        suite,
+        list(job["backend"]),
+        repeats=int(options.get("repeats", 1)),
+        time_limit=float(job["time_limit"]),
+        seed=int(job.get("seed") or 0),
+    )
+    # the instances left out at submission (absent here) are named in the report too
+    cmp.store.add_notes(options.get("not_run") or [])
+    return cmp

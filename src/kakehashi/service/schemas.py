@@ -198,3 +198,25 @@ def parse_backend(text: str) -> str | list[str]:
     if "," in text:
         return [t.strip() for t in text.split(",") if t.strip()]
     return text
+
+
+class SuiteInstanceOut(BaseModel):
+    name: str
+    kind: str = Field(description="file, generator, app or python")
+    tags: list[str]
+    best_known: float | str | None = Field(description="published target, or 'exact'")
+    best_known_sense: str | None
+    source: str
+    available: bool = Field(description="whether its data is on this server")
+    reason: str
+
+
+class SuiteOut(BaseModel):
+    name: str = Field(description="pass as suite= to POST /v1/comparisons")
+    description: str
+    repeats: int
+    time_limit: float = Field(description="seconds per run, the default")
+    seed: int
+    backends: list[list[str]] = Field(description="default: the first available of each group")
+    max_variables: dict[str, int] = Field(description="backend → largest instance it is run on")
+    instances: list[SuiteInstanceOut]

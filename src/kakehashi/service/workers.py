@@ -31,7 +31,7 @@ from kakehashi.errors import KakehashiError
 from kakehashi.service import db, queue
 from kakehashi.service.live import Coalescer, LiveProgress
 from kakehashi.service.models import CANCELLED, COMPLETED, FAILED
-from kakehashi.service.runner import redact, run_job, server_secrets
+from kakehashi.service.runner import redact, run_budget, run_job, server_secrets
 from kakehashi.service.settings import Settings
 
 _PR_SET_PDEATHSIG = 1
@@ -114,7 +114,7 @@ class Runner:
         self.live: LiveProgress | None = None  # the job it runs, as far as it told us
 
     def send(self, job: dict[str, Any]) -> None:
-        self.live = LiveProgress(job["id"], job.get("time_limit"))
+        self.live = LiveProgress(job["id"], run_budget(job))  # a comparison: all its runs
         self.conn.send(job)
 
     def poll(self, seconds: float, until_news: bool = False) -> tuple[str, Any] | None:
@@ -206,8 +206,8 @@ class WorkerProcess:
         runner = self.runner()
         runner.send(job)
         started = time.monotonic()
-        limit = job.get("time_limit")
-        deadline = None if limit is None else started + float(limit) + GRACE_SECONDS
+        limit = run_budget(job)  # a comparison makes many runs of its time limit
+        deadline = None if limit is None else started + limit + GRACE_SECONDS
         outcome: tuple[str, Any] | None = None
         last_beat = worker_beat = started
         while outcome is None:
