@@ -226,15 +226,7 @@ def compare(
         accounting=accounting or AccountingConfig(),
         warmup=warmup,
     )
-    run_store = RunStore(store if store is not None else ":memory:")
-    run_store.add_notes(notes)
-    outcome = run_plan(plan, run_store, progress=progress)
-    run_store.add_notes(outcome.notes)
-    if outcome.interrupted:
-        raise KeyboardInterrupt
-    return Comparison(
-        run_store, outcome, requested_baseline=named, target_gap=target_gap, notes=notes
-    )
+    return _run(plan, store, notes, progress, named, target_gap)
 
 
 def compare_suite(
@@ -293,6 +285,13 @@ def compare_suite(
         accounting=accounting,
         warmup=warmup,
     )
+    return _run(plan, store, notes, progress, named, target_gap)
+
+
+def _run(plan, store, notes: list[str], progress, named, target_gap) -> Comparison:
+    """Run ``plan`` into ``store`` (in memory when None) and wrap what it gave; Ctrl-C
+    interrupts as ``KeyboardInterrupt``. The tail of :func:`compare` and
+    :func:`compare_suite`."""
     run_store = RunStore(store if store is not None else ":memory:")
     run_store.add_notes(notes)
     outcome = run_plan(plan, run_store, progress=progress)
