@@ -4,9 +4,10 @@ Per tenant: active (queued + running) jobs, CPU-seconds per UTC day, money per U
 QPU-seconds per UTC month. A job reserves its *estimate* (the catalog's, via
 :func:`kakehashi.backends.catalog.estimate_run`) when it is accepted; the reservation is
 replaced by what it consumed when it ends (nothing for a job cancelled before it started).
-The sum of reservations and charges is checked against the limits in the same serialising
-transaction as the insert (SQLite ``BEGIN IMMEDIATE``; PostgreSQL locks the tenant's row),
-so concurrent submissions can never overshoot a cap together.
+The sum of reservations and charges — read from the ``tenant_usage`` ledger that triggers
+keep (migration 0003) — is checked against the limits in the same serialising transaction as
+the insert (:func:`kakehashi.service.admission.admit`: SQLite's single writer; PostgreSQL
+locks the tenants' rows), so concurrent submissions can never overshoot a cap together.
 
 Example:
     >>> Charges(money=0.5, cpu_seconds=2.0) + Charges(money=0.25, qpu_seconds=1.0)
@@ -107,15 +108,6 @@ def used_month_and_day(
     return Charges(*values[:3]), Charges(*values[3:])
 
 
-def lock_tenant(session: Session, tenant_id: int) -> Tenant:
-    """The tenant's row, locked for this transaction on PostgreSQL (SQLite holds the
-    database's write lock already, see :func:`kakehashi.service.db.write_session`)."""
-    stmt = sa.select(Tenant).where(Tenant.id == tenant_id)
-    if session.get_bind().dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    return session.execute(stmt).scalar_one()
-
-
 def lock_tenants(session: Session, tenant_ids: list[int]) -> dict[int, Tenant]:
     """The tenants' rows, locked in id order on PostgreSQL (a fixed order, so that two
     batches never wait on each other's locks)."""
@@ -206,15 +198,3 @@ def check_fits(tenant_name: str, lim: Limits, standing: Standing, want: Charges)
                 fix="lower time_limit, shots or tasks, choose a cheaper backend, wait for the "
                 "next period, or ask the administrator to raise the limit",
             )
-
-
-def check_and_reserve(
-    session: Session, tenant: Tenant, want: Charges, settings: Settings, now: float
-) -> None:
-    """Raise :class:`QuotaExceededError` unless ``want`` fits every limit of ``tenant``.
-
-    Must run inside :func:`~kakehashi.service.db.write_session` after :func:`lock_tenant`;
-    the caller's insert of the job (with ``want`` as its charges) is the reservation.
-    """
-    standing = standings(session, [tenant.id], now)[tenant.id]
-    check_fits(tenant.name, limits_for(tenant, settings), standing, want)
