@@ -226,3 +226,38 @@ def test_the_usage_ledger_equals_the_sums_through_every_kind_of_change(api):
     ledger_matches_the_jobs(api)
     assert api.submit(b, data=qubo_bytes(99)).status_code == 201
     ledger_matches_the_jobs(api)
+
+
+def test_concurrent_first_requests_with_one_key_share_one_lookup(api, monkeypatch):
+    from kakehashi.service import deps
+
+    key = api.tenant("a")
+    api.app.state.kakehashi.keys.forget_key(caller_of(api, key).key_id)
+    calls = []
+    real = deps._look_up
+
+    def counted(st, k):
+        calls.append(k)
+        time.sleep(0.05)  # long enough for the others to arrive meanwhile
+        return real(st, k)
+
+    monkeypatch.setattr(deps, "_look_up", counted)
+    assert [r.status_code for r in get_many(api, key, 20)] == [200] * 20
+    assert len(calls) == 1
+    bogus = "kh_000000000000_" + "y" * 32  # a failing lookup fails every request sharing it
+    assert [r.status_code for r in get_many(api, bogus, 5)] == [401] * 5
+
+
+def get_many(api: Api, key: str, n: int) -> list:
+    """``n`` concurrent GET /v1/jobs in one event loop (the app in-process)."""
+    import asyncio
+
+    import httpx
+
+    async def burst():
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            requests = [http.get("/v1/jobs", headers=api.headers(key)) for _ in range(n)]
+            return await asyncio.gather(*requests)
+
+    return asyncio.run(burst())
