@@ -7,6 +7,8 @@ only on a unix socket. Tests that need it skip with the reason when it cannot st
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -204,3 +206,38 @@ def api(tmp_path, database):
     a = Api(tmp_path, database)
     yield a
     a.close()
+
+
+@contextlib.contextmanager
+def headless_chromium():
+    """A headless Chromium driven through Selenium (Debian's ``chromium`` and
+    ``chromium-driver``, which .ci/run installs); the test is skipped when they are absent."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    browser = webdriver.Chrome(
+        service=webdriver.ChromeService(executable_path=driver), options=options
+    )
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+def sign_in_browser(
+    browser, wait, url: str, key: str, tenant: str, page: str = "/ui/login"
+) -> None:
+    """Open ``page`` (the sign-in form, or a page that leads to it), sign in with ``key`` and
+    wait until the dashboard names ``tenant``."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    browser.get(url + page)
+    wait.until(ec.presence_of_element_located((By.ID, "api-key"))).send_keys(key)
+    browser.find_element(By.ID, "sign-in").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "tenant-name"), tenant))

@@ -15,7 +15,15 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from service_support import api, database, postgres, qubo_bytes, server_factory
+from service_support import (
+    api,
+    database,
+    headless_chromium,
+    postgres,
+    qubo_bytes,
+    server_factory,
+    sign_in_browser,
+)
 
 TWO = "maxcut-g16,bqp50-1"  # 16 and 50 variables
 
@@ -244,31 +252,17 @@ def test_the_dashboard_compares_a_suite_and_shows_its_report(api):
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_compare_a_suite_and_read_its_report_in_chromium(server_factory, database):
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    with headless_chromium() as browser:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    import kakehashi
+        import kakehashi
 
-    server = server_factory(database, workers=1)
-    key = kakehashi.Client(server.url, server.admin_key).create_tenant("web")["api_key"]
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    browser = webdriver.Chrome(
-        service=webdriver.ChromeService(executable_path=driver), options=options
-    )
-    try:
+        server = server_factory(database, workers=1)
+        key = kakehashi.Client(server.url, server.admin_key).create_tenant("web")["api_key"]
         wait = WebDriverWait(browser, 90)
-        browser.get(server.url + "/ui/login")
-        wait.until(ec.presence_of_element_located((By.ID, "api-key"))).send_keys(key)
-        browser.find_element(By.ID, "sign-in").click()
-        wait.until(ec.text_to_be_present_in_element((By.ID, "tenant-name"), "web"))
+        sign_in_browser(browser, wait, server.url, key, "web")
         Select(browser.find_element(By.ID, "cmp-suite")).select_by_value("quick")
         browser.find_element(By.ID, "cmp-instances").send_keys("maxcut-g16, bqp50-1")
         browser.find_element(By.ID, "cmp-backend-sb").click()
@@ -289,8 +283,6 @@ def test_compare_a_suite_and_read_its_report_in_chromium(server_factory, databas
         # every chart of the report decoded and rendered
         assert int(body.get_attribute("data-charts-total")) > 0
         assert body.get_attribute("data-charts-rendered") == body.get_attribute("data-charts-total")
-    finally:
-        browser.quit()
 
 
 def test_instances_this_server_cannot_build_are_left_out_with_a_note(tmp_path):

@@ -10,7 +10,15 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from service_support import QUBO, api, database, postgres, server_factory
+from service_support import (
+    QUBO,
+    api,
+    database,
+    headless_chromium,
+    postgres,
+    server_factory,
+    sign_in_browser,
+)
 
 
 def sign_in(api, key: str) -> None:
@@ -55,34 +63,20 @@ def test_template_submission_and_errors(api):
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_sign_in_submit_and_watch_a_job_complete_in_chromium(server_factory, tmp_path, database):
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    with headless_chromium() as browser:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    import kakehashi
+        import kakehashi
 
-    server = server_factory(database, workers=1)
-    key = kakehashi.Client(server.url, server.admin_key).create_tenant("web")["api_key"]
-    problem = tmp_path / "tiny.json"
-    problem.write_bytes(QUBO)
+        server = server_factory(database, workers=1)
+        key = kakehashi.Client(server.url, server.admin_key).create_tenant("web")["api_key"]
+        problem = tmp_path / "tiny.json"
+        problem.write_bytes(QUBO)
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    browser = webdriver.Chrome(
-        service=webdriver.ChromeService(executable_path=driver), options=options
-    )
-    try:
         wait = WebDriverWait(browser, 60)
-        browser.get(server.url + "/")
-        wait.until(ec.presence_of_element_located((By.ID, "api-key"))).send_keys(key)
-        browser.find_element(By.ID, "sign-in").click()
-        wait.until(ec.text_to_be_present_in_element((By.ID, "tenant-name"), "web"))
+        sign_in_browser(browser, wait, server.url, key, "web", page="/")
         browser.find_element(By.ID, "file").send_keys(str(problem))
         Select(browser.find_element(By.ID, "backend")).select_by_value("exact")
         browser.find_element(By.ID, "submit").click()
@@ -96,5 +90,3 @@ def test_sign_in_submit_and_watch_a_job_complete_in_chromium(server_factory, tmp
         wait.until(ec.text_to_be_present_in_element((By.ID, "jobs"), "completed"))
         browser.find_element(By.ID, "nav-usage").click()
         assert "Usage of web" in browser.page_source
-    finally:
-        browser.quit()

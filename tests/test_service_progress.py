@@ -290,7 +290,7 @@ def test_news_reaches_the_row_long_before_the_next_regular_heartbeat(tmp_path):
 
 
 # ---------------------------------------------------------------------- store, API, dashboard
-from service_support import api, database, postgres  # noqa: E402  (fixtures)
+from service_support import api, database, headless_chromium, postgres, sign_in_browser  # noqa: E402
 
 
 def jobs_triggers(engine) -> set[str]:
@@ -341,12 +341,6 @@ def test_the_heartbeat_stores_it_the_api_and_dashboard_show_it_and_0004_goes_dow
 
 
 def test_the_dashboard_shows_the_best_so_far_live_in_chromium(progress_server):
-    import shutil
-
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.skip("Debian's chromium and chromium-driver are not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -354,15 +348,8 @@ def test_the_dashboard_shows_the_best_so_far_live_in_chromium(progress_server):
     server = progress_server
     key = kakehashi.Client(server.url, server.admin_key).create_tenant("web-live")["api_key"]
     team = kakehashi.Client(server.url, key)
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(arg)
-    browser = webdriver.Chrome(
-        service=webdriver.ChromeService(executable_path=driver), options=options
-    )
 
-    def live_value(_browser) -> float | None:
+    def live_value(browser) -> float | None:
         """The job page's best-so-far while the job runs (None: not shown yet)."""
         try:
             if browser.find_element(By.ID, "job-status").text != "running":
@@ -371,12 +358,9 @@ def test_the_dashboard_shows_the_best_so_far_live_in_chromium(progress_server):
         except Exception:  # not there yet, replaced mid-read, or "none reported yet"
             return None
 
-    try:
+    with headless_chromium() as browser:
         wait = WebDriverWait(browser, 90, poll_frequency=0.1)
-        browser.get(server.url + "/")
-        wait.until(ec.presence_of_element_located((By.ID, "api-key"))).send_keys(key)
-        browser.find_element(By.ID, "sign-in").click()
-        wait.until(ec.text_to_be_present_in_element((By.ID, "tenant-name"), "web-live"))
+        sign_in_browser(browser, wait, server.url, key, "web-live", page="/")
         job = team.submit(max_cut(), backend="sa", time_limit=8, seed=4)
         browser.get(f"{server.url}/ui/jobs/{job}")
         seen = wait.until(live_value)  # the page's own polling brought it in
@@ -384,8 +368,6 @@ def test_the_dashboard_shows_the_best_so_far_live_in_chromium(progress_server):
         browser.find_element(By.ID, "nav-jobs").click()
         wait.until(ec.text_to_be_present_in_element((By.ID, "jobs"), "so far"))
         assert team.wait(job, timeout=90).objective >= seen
-    finally:
-        browser.quit()
 
 
 def test_the_cli_lists_a_running_jobs_best_so_far_and_the_examples_run():
